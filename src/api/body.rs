@@ -1,0 +1,64 @@
+//! Reading request parameters: the query string, and for POSTs the
+//! form-encoded body, within a size limit.
+
+use super::form::Params;
+use crate::error::ApiError;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest};
+use futures_util::StreamExt;
+
+/// The largest body accepted. A full create (50 metadata pairs of the
+/// largest size, a 5000-character description) is about 35 KiB.
+pub const MAX_BODY: usize = 256 * 1024;
+
+fn too_large() -> ApiError {
+    ApiError::invalid(format!(
+        "Request body too large: the limit is {MAX_BODY} bytes."
+    ))
+    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+}
+
+/// Parameters of a GET: the query string only.
+pub fn query(req: &HttpRequest) -> Result<Params, ApiError> {
+    Params::parse(req.query_string().as_bytes())
+}
+
+/// Parameters of a POST: the query string plus the body. An empty body is
+/// fine whatever its Content-Type (clients cancel with none, or with
+/// `application/octet-stream`); a non-empty one must be form-encoded.
+pub async fn form(req: &HttpRequest, mut payload: web::Payload) -> Result<Params, ApiError> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0) as usize);
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| ApiError::invalid("Invalid request: the body could not be read."))?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let mut params = query(req)?;
+    if !body.is_empty() {
+        let ct = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        let essence = ct.split(';').next().unwrap_or("").trim();
+        if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            return Err(ApiError::invalid(format!(
+                "Invalid request: unsupported Content-Type {ct}. If error persists and you need assistance, please contact support@stripe.com."
+            )));
+        }
+        params.extend(&body)?;
+    }
+    Ok(params)
+}

@@ -1,0 +1,340 @@
+//! Stripe's bracket form encoding, parsed into a small tree of values.
+//!
+//! `metadata[k]=v`, `expand[]=x`, `expand[0]=x` and `created[gte]=1` arrive
+//! as flat pairs; this module turns them into [`Value`]s so the typed request
+//! parsers can say exactly which parameter is wrong, in Stripe's words.
+//! Percent-decoding (`%5B`, `+`, `%20`) is serde_urlencoded's job; the
+//! bracket syntax is ours because serde_qs's errors cannot be mapped onto
+//! Stripe's per-parameter messages.
+
+use crate::error::{ApiError, ErrorCode};
+use std::collections::BTreeMap;
+
+/// One parameter's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Str(String),
+    /// `name[key]=...`
+    Map(BTreeMap<String, Value>),
+    /// `name[]=...`, in order.
+    List(Vec<Value>),
+}
+
+/// The top-level parameters of one request.
+#[derive(Debug, Default)]
+pub struct Params {
+    map: BTreeMap<String, Value>,
+}
+
+/// Keys nest at most this deep (`a[b][c][d]`); deeper keys are refused.
+const MAX_DEPTH: usize = 5;
+
+impl Params {
+    /// Parses a query string or a form body.
+    pub fn parse(input: &[u8]) -> Result<Self, ApiError> {
+        let mut params = Params::default();
+        params.extend(input)?;
+        Ok(params)
+    }
+
+    /// Adds the pairs of another query string or body.
+    pub fn extend(&mut self, input: &[u8]) -> Result<(), ApiError> {
+        if input.is_empty() {
+            return Ok(());
+        }
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(input)
+            .map_err(|_| ApiError::invalid("Invalid request: the body could not be decoded as application/x-www-form-urlencoded."))?;
+        for (key, value) in pairs {
+            if key.is_empty() {
+                continue;
+            }
+            self.insert(&key, value)?;
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, raw_key: &str, value: String) -> Result<(), ApiError> {
+        let (name, path) = split_key(raw_key);
+        let Some(first) = path.first() else {
+            // A plain scalar: the last one wins, as with Rack.
+            self.map.insert(name.to_string(), Value::Str(value));
+            return Ok(());
+        };
+        let top = self
+            .map
+            .entry(name.to_string())
+            .or_insert_with(|| container_for(first));
+        // `metadata=` followed by `metadata[k]=v`: the empty scalar only
+        // meant "no metadata".
+        if matches!(top, Value::Str(s) if s.is_empty()) {
+            *top = container_for(first);
+        }
+        let mut current = top;
+        for (i, seg) in path.iter().enumerate() {
+            let next = path
+                .get(i + 1)
+                .map(container_for)
+                .unwrap_or_else(|| Value::Str(String::new()));
+            current = match (current, seg) {
+                // An index into a list (`x[]=a&x[0]=b`) appends.
+                (Value::List(items), _) => {
+                    items.push(next);
+                    let last = items.len() - 1;
+                    &mut items[last]
+                }
+                (Value::Map(map), Segment::Key(k)) => map.entry((*k).to_string()).or_insert(next),
+                _ => return Err(conflict(name)),
+            };
+        }
+        match current {
+            Value::Str(s) => {
+                *s = value;
+                Ok(())
+            }
+            _ => Err(conflict(name)),
+        }
+    }
+
+    /// Removes and returns a top-level parameter.
+    pub fn take(&mut self, name: &str) -> Option<Value> {
+        self.map.remove(name)
+    }
+
+    /// Fails with `Received unknown parameter: X` if anything is left.
+    pub fn reject_unknown(self) -> Result<(), ApiError> {
+        match self.map.into_iter().next() {
+            None => Ok(()),
+            Some((name, _)) => Err(ApiError::unknown_param(&name)),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+fn conflict(param: &str) -> ApiError {
+    ApiError::invalid(format!(
+        "Invalid value for {param}: it was sent both as a single value and with brackets."
+    ))
+    .with_param(param)
+}
+
+#[derive(Debug)]
+enum Segment<'a> {
+    Append,
+    Key(&'a str),
+}
+
+fn container_for(seg: &Segment<'_>) -> Value {
+    match seg {
+        Segment::Append => Value::List(Vec::new()),
+        Segment::Key(_) => Value::Map(BTreeMap::new()),
+    }
+}
+
+/// Splits `a[b][]` into `a` and `[Key(b), Append]`. A key that is not
+/// well-formed bracket syntax (`a[b`, `a[b]c`, `m[x[y]]`) is taken whole as a
+/// plain name, so it ends up as an unknown parameter rather than a guess.
+fn split_key(raw: &str) -> (&str, Vec<Segment<'_>>) {
+    let Some(open) = raw.find('[') else {
+        return (raw, Vec::new());
+    };
+    if open == 0 {
+        return (raw, Vec::new());
+    }
+    let name = &raw[..open];
+    let mut rest = &raw[open..];
+    let mut segments = Vec::new();
+    while !rest.is_empty() {
+        let Some(inner) = rest.strip_prefix('[') else {
+            return (raw, Vec::new());
+        };
+        let Some(close) = inner.find(']') else {
+            return (raw, Vec::new());
+        };
+        let seg = &inner[..close];
+        if seg.contains('[') || segments.len() == MAX_DEPTH {
+            return (raw, Vec::new());
+        }
+        segments.push(if seg.is_empty() {
+            Segment::Append
+        } else {
+            Segment::Key(seg)
+        });
+        rest = &inner[close + 1..];
+    }
+    (name, segments)
+}
+
+/// Typed readers. Each names `param` in its error, in Stripe's wording.
+impl Value {
+    pub fn into_string(self, param: &str) -> Result<String, ApiError> {
+        match self {
+            Value::Str(s) => Ok(s),
+            other => Err(
+                ApiError::invalid(format!("Invalid string: {}", other.describe()))
+                    .with_param(param),
+            ),
+        }
+    }
+
+    pub fn into_integer(self, param: &str) -> Result<i64, ApiError> {
+        let s = self.into_string(param)?;
+        parse_integer(&s).ok_or_else(|| invalid_integer(&s, param))
+    }
+
+    /// An array: `x[]=a&x[]=b` or `x[0]=a&x[1]=b`.
+    pub fn into_list(self, param: &str) -> Result<Vec<Value>, ApiError> {
+        match self {
+            Value::List(items) => Ok(items),
+            Value::Map(map) => {
+                let mut indexed = Vec::with_capacity(map.len());
+                for (k, v) in map {
+                    let i: usize = k
+                        .parse()
+                        .map_err(|_| ApiError::invalid("Invalid array").with_param(param))?;
+                    indexed.push((i, v));
+                }
+                indexed.sort_by_key(|(i, _)| *i);
+                Ok(indexed.into_iter().map(|(_, v)| v).collect())
+            }
+            Value::Str(_) => Err(ApiError::invalid("Invalid array").with_param(param)),
+        }
+    }
+
+    /// A hash: `x[k]=v`. `x=` (empty) is an empty hash, as Stripe's
+    /// "emptyable" parameters allow.
+    pub fn into_map(self, param: &str) -> Result<Option<BTreeMap<String, Value>>, ApiError> {
+        match self {
+            Value::Map(map) => Ok(Some(map)),
+            Value::Str(s) if s.is_empty() => Ok(None),
+            _ => Err(ApiError::invalid("Invalid hash").with_param(param)),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Value::Str(s) => s.clone(),
+            Value::List(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(Value::describe)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Value::Map(map) => format!(
+                "{{{}}}",
+                map.iter()
+                    .map(|(k, v)| format!("{k:?}=>{:?}", v.describe()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+/// Stripe's integers: optional sign and decimal digits, within i64.
+pub fn parse_integer(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+pub fn invalid_integer(s: &str, param: &str) -> ApiError {
+    ApiError::invalid(format!("Invalid integer: {s}"))
+        .with_param(param)
+        .with_code(ErrorCode::ParameterInvalidInteger)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Params {
+        Params::parse(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn brackets_literal_and_encoded() {
+        for q in [
+            "metadata[a]=1&created[gte]=5",
+            "metadata%5Ba%5D=1&created%5Bgte%5D=5",
+        ] {
+            let mut p = parse(q);
+            let meta = p
+                .take("metadata")
+                .unwrap()
+                .into_map("metadata")
+                .unwrap()
+                .unwrap();
+            assert_eq!(meta["a"], Value::Str("1".into()));
+            let created = p
+                .take("created")
+                .unwrap()
+                .into_map("created")
+                .unwrap()
+                .unwrap();
+            assert_eq!(created["gte"], Value::Str("5".into()));
+            assert!(p.is_empty());
+        }
+    }
+
+    #[test]
+    fn arrays_both_styles() {
+        let mut p = parse("expand[]=a&expand[]=b");
+        let l = p.take("expand").unwrap().into_list("expand").unwrap();
+        assert_eq!(l, vec![Value::Str("a".into()), Value::Str("b".into())]);
+        let mut p = parse("expand[1]=b&expand[0]=a");
+        let l = p.take("expand").unwrap().into_list("expand").unwrap();
+        assert_eq!(l, vec![Value::Str("a".into()), Value::Str("b".into())]);
+    }
+
+    #[test]
+    fn spaces_both_ways() {
+        let mut p = parse("description=a+b%20c");
+        assert_eq!(
+            p.take("description").unwrap().into_string("d").unwrap(),
+            "a b c"
+        );
+    }
+
+    #[test]
+    fn scalar_where_array_expected() {
+        let mut p = parse("expand=x");
+        let e = p.take("expand").unwrap().into_list("expand").unwrap_err();
+        assert_eq!(e.message, "Invalid array");
+    }
+
+    #[test]
+    fn malformed_keys_are_plain_names() {
+        let p = parse("metadata[x[y]]=z");
+        let e = p.reject_unknown().unwrap_err();
+        assert_eq!(e.message, "Received unknown parameter: metadata[x[y]]");
+    }
+
+    #[test]
+    fn empty_hash_then_keys() {
+        let mut p = parse("metadata=&metadata[a]=b");
+        let m = p
+            .take("metadata")
+            .unwrap()
+            .into_map("metadata")
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_integer("12"), Some(12));
+        assert_eq!(parse_integer("-3"), Some(-3));
+        assert_eq!(parse_integer("12.5"), None);
+        assert_eq!(parse_integer(""), None);
+        assert_eq!(parse_integer("99999999999999999999"), None);
+        assert_eq!(parse_integer(" 1"), None);
+    }
+}

@@ -1,0 +1,115 @@
+//! The HTTP surface: routes, the headers every response carries, and
+//! Stripe's 404 for anything else.
+
+pub mod auth;
+pub mod body;
+pub mod expand;
+pub mod form;
+pub mod respond;
+pub mod topups;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use std::time::Instant;
+
+/// The version answered when a request does not pin one.
+pub const DEFAULT_API_VERSION: &str = "2026-10-28.endive";
+
+/// The request id of the request being served.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v1/topups")
+            .route(web::get().to(topups::list))
+            .route(web::post().to(topups::create))
+            .default_service(web::to(not_found)),
+    )
+    .service(
+        web::resource("/v1/topups/{id}")
+            .route(web::get().to(topups::retrieve))
+            .route(web::post().to(topups::update))
+            .default_service(web::to(not_found)),
+    )
+    .service(
+        web::resource("/v1/topups/{id}/cancel")
+            .route(web::post().to(topups::cancel))
+            .default_service(web::to(not_found)),
+    );
+}
+
+/// Stripe's answer to an unknown URL or method.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    let path = req.path();
+    let hint = if path.ends_with('/') {
+        "If you are trying to list objects, remove the trailing slash. If you are trying to retrieve an object, make sure you passed a valid (non-empty) identifier in your code. "
+    } else {
+        ""
+    };
+    ApiError::invalid(format!(
+        "Unrecognized request URL ({}: {path}). {hint}Please see https://stripe.com/docs or we can help at https://support.stripe.com/.",
+        req.method()
+    ))
+    .with_status(StatusCode::NOT_FOUND)
+    .error_response()
+}
+
+static STATIC_HEADERS: [(&str, &str); 6] = [
+    ("cache-control", "no-cache, no-store"),
+    ("access-control-allow-origin", "*"),
+    ("access-control-allow-credentials", "true"),
+    ("access-control-allow-methods", "GET, POST, HEAD, OPTIONS, DELETE"),
+    (
+        "access-control-expose-headers",
+        "Request-Id, Stripe-Manage-Version, Stripe-Should-Retry, X-Stripe-External-Auth-Required, X-Stripe-Privileged-Session-Required",
+    ),
+    ("access-control-max-age", "300"),
+];
+
+/// Gives every request a `Request-Id`, echoes `Stripe-Version`, adds
+/// Stripe's other standard headers and logs one line per request.
+pub async fn stripe_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let request_id = match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.ids.request(),
+        None => String::from("req_unknown"),
+    };
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let version = req
+        .headers()
+        .get("stripe-version")
+        .filter(|v| v.to_str().is_ok_and(auth::is_api_version))
+        .cloned()
+        .unwrap_or(HeaderValue::from_static(DEFAULT_API_VERSION));
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert(HeaderName::from_static("request-id"), v);
+    }
+    headers.insert(HeaderName::from_static("stripe-version"), version);
+    for (name, value) in STATIC_HEADERS {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    log::info!(
+        "{method} {path} {} {request_id} {:.3}ms",
+        res.status().as_u16(),
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(res)
+}

@@ -1,0 +1,89 @@
+//! Three-letter ISO currency codes that Stripe supports.
+
+use crate::error::ApiError;
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// Stripe's supported presentment currencies, lowercase. Limited to codes
+/// every supported client can deserialize (async-stripe 0.41's closed
+/// `Currency` enum among them).
+pub const SUPPORTED: &[&str] = &[
+    "usd", "aed", "afn", "all", "amd", "ang", "aoa", "ars", "aud", "awg", "azn", "bam", "bbd",
+    "bdt", "bgn", "bif", "bmd", "bnd", "bob", "brl", "bsd", "bwp", "byn", "bzd", "cad", "cdf",
+    "chf", "clp", "cny", "cop", "crc", "cve", "czk", "djf", "dkk", "dop", "dzd", "egp", "etb",
+    "eur", "fjd", "fkp", "gbp", "gel", "gip", "gmd", "gnf", "gtq", "gyd", "hkd", "hnl", "htg",
+    "huf", "idr", "ils", "inr", "isk", "jmd", "jpy", "kes", "kgs", "khr", "kmf", "krw", "kyd",
+    "kzt", "lak", "lbp", "lkr", "lrd", "lsl", "mad", "mdl", "mga", "mkd", "mmk", "mnt", "mop",
+    "mur", "mvr", "mwk", "mxn", "myr", "mzn", "nad", "ngn", "nio", "nok", "npr", "nzd", "pab",
+    "pen", "pgk", "php", "pkr", "pln", "pyg", "qar", "ron", "rsd", "rub", "rwf", "sar", "sbd",
+    "scr", "sek", "sgd", "shp", "sos", "srd", "std", "szl", "thb", "tjs", "top", "try", "ttd",
+    "twd", "tzs", "uah", "ugx", "uyu", "uzs", "vnd", "vuv", "wst", "xaf", "xcd", "xof", "xpf",
+    "yer", "zar", "zmw",
+];
+
+/// A supported currency, stored inline (no allocation).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub const USD: Currency = Currency(*b"usd");
+
+    /// Accepts any case (Stripe does) and answers lowercase.
+    pub fn parse(raw: &str, param: &str) -> Result<Self, ApiError> {
+        let lower = raw.to_ascii_lowercase();
+        match SUPPORTED.iter().find(|c| **c == lower) {
+            Some(c) => {
+                let b = c.as_bytes();
+                Ok(Currency([b[0], b[1], b[2]]))
+            }
+            None => Err(ApiError::invalid(format!(
+                "Invalid currency: {lower}. Stripe currently supports these currencies: {}",
+                SUPPORTED.join(", ")
+            ))
+            .with_param(param)),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ever built from SUPPORTED, which is ASCII.
+        std::str::from_utf8(&self.0).unwrap_or("usd")
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_insensitive_lowercase_out() {
+        assert_eq!(Currency::parse("USD", "currency").unwrap(), Currency::USD);
+        assert_eq!(Currency::parse("eur", "currency").unwrap().as_str(), "eur");
+    }
+
+    #[test]
+    fn unknown_names_the_value() {
+        let e = Currency::parse("zzz", "currency").unwrap_err();
+        assert!(e.message.starts_with(
+            "Invalid currency: zzz. Stripe currently supports these currencies: usd, aed"
+        ));
+        assert_eq!(e.param.as_deref(), Some("currency"));
+    }
+}

@@ -1,0 +1,165 @@
+//! # topups-mock
+//!
+//! A stateful, in-memory mock of Stripe's `/v1/topups` API for tests.
+//!
+//! Run it as a binary (`cargo run --release`, port 12111), or embed it in a
+//! Rust test, where it binds a free port and shares nothing with any other
+//! server in the process:
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use topups_mock::{Config, Server};
+//!
+//! let server = Server::start(Config::default()).await?;
+//! let base_url = server.url(); // e.g. http://127.0.0.1:40123
+//! // Point a Stripe client at `base_url` with any `sk_test_` key, then
+//! // move time on to settle pending top-ups:
+//! server.advance(std::time::Duration::from_secs(5));
+//! server.stop().await;
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod scheduler;
+pub mod state;
+pub mod store;
+
+pub use clock::ClockMode;
+pub use config::{Cli, Config};
+
+use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
+use actix_web::{web, App, HttpServer};
+use clock::Clock;
+use domain::ids::IdGenerator;
+use domain::outcome::Planner;
+use scheduler::Scheduler;
+use state::AppState;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+use store::Store;
+use tokio::task::JoinHandle;
+
+/// Starts servers.
+pub struct Server;
+
+/// A running server. Dropping it stops the server.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    server: actix_web::dev::ServerHandle,
+    state: web::Data<AppState>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    scheduler: JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds, starts serving in the background and returns at once. Must be
+    /// called inside a Tokio runtime.
+    pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
+        let listener = TcpListener::bind((config.host.as_str(), config.port))?;
+        let addr = listener.local_addr()?;
+        let seed = config.seed.unwrap_or_else(|| {
+            domain::ids::splitmix64(clock::wall_millis() as u64 ^ u64::from(std::process::id()))
+        });
+        let clock = Arc::new(Clock::new(config.clock, None));
+        let scheduler = Arc::new(Scheduler::default());
+        let state = web::Data::new(AppState {
+            store: Store::default(),
+            clock: clock.clone(),
+            scheduler: scheduler.clone(),
+            ids: IdGenerator::new(seed),
+            planner: Planner {
+                settle_after: config.settle_after.as_millis().min(i64::MAX as u128) as i64,
+            },
+        });
+        let app_state = state.clone();
+        let mut http = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .configure(api::routes)
+                .default_service(web::to(api::not_found))
+                .wrap(from_fn(api::stripe_headers))
+                .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(1);
+        if let Some(n) = config.workers {
+            http = http.workers(n.max(1));
+        }
+        let server = http.run();
+        let handle = server.handle();
+        let task = tokio::spawn(server);
+        let scheduler = tokio::spawn(scheduler.run(clock));
+        log::info!("topups-mock listening on http://{addr} (seed {seed})");
+        Ok(ServerHandle {
+            addr,
+            server: handle,
+            state,
+            task: Some(task),
+            scheduler,
+        })
+    }
+}
+
+impl ServerHandle {
+    /// The base URL to give a Stripe client, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's current time, in milliseconds since the epoch.
+    pub fn now_millis(&self) -> i64 {
+        self.state.clock.now()
+    }
+
+    /// Moves a manual clock forward and fires every transition that came
+    /// due, in due order. Returns how many fired; `None` on a real clock.
+    pub fn advance(&self, by: Duration) -> Option<usize> {
+        let now = self
+            .state
+            .clock
+            .advance(by.as_millis().min(i64::MAX as u128) as i64)?;
+        Some(self.state.scheduler.run_due(now))
+    }
+
+    /// Stops accepting connections, finishes in-flight requests and returns.
+    pub async fn stop(mut self) {
+        self.server.stop(true).await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.scheduler.abort();
+    }
+
+    /// Serves until the server stops (for the binary).
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            None => Ok(()),
+        }
+    }
+
+    /// Asks the server to stop gracefully (e.g. on Ctrl-C).
+    pub fn stopper(&self) -> actix_web::dev::ServerHandle {
+        self.server.clone()
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if self.task.is_some() {
+            // The stop command is sent at once; nothing to wait for here.
+            drop(self.server.stop(false));
+        }
+        self.scheduler.abort();
+    }
+}

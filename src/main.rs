@@ -1,0 +1,19 @@
+use clap::Parser;
+use topups_mock::{Cli, Server};
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let cli = Cli::parse();
+    env_logger::Builder::new()
+        .parse_filters(&cli.log_level)
+        .format_target(false)
+        .init();
+    let server = Server::start(cli.into_config()).await?;
+    let stopper = server.stopper();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stopper.stop(true).await;
+        }
+    });
+    server.wait().await
+}

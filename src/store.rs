@@ -1,0 +1,254 @@
+//! In-memory state: accounts, each with its objects in a DashMap beside an
+//! ordered index, so a page of a list costs O(log n + page), not a scan.
+//!
+//! Lock order, to stay deadlock-free: an index lock may be held while an
+//! object's map shard is locked, never the reverse; a top-up's shard may
+//! be held while a balance transaction's is locked, never the reverse.
+
+use crate::domain::list::{Cursor, PageRequest};
+use crate::domain::topup::{Millis, Topup, Transition};
+use dashmap::DashMap;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// Orders objects newest first: by `created`, ties broken by insertion.
+pub type SortKey = (i64, u64);
+
+/// Objects that live in a [`Collection`].
+pub trait Record {
+    fn id(&self) -> &Arc<str>;
+    fn sort_key(&self) -> SortKey;
+}
+
+impl Record for Topup {
+    fn id(&self) -> &Arc<str> {
+        &self.id
+    }
+    fn sort_key(&self) -> SortKey {
+        Topup::sort_key(self)
+    }
+}
+
+/// One kind of object: a map by id plus an index by [`SortKey`].
+pub struct Collection<T> {
+    map: DashMap<Arc<str>, T>,
+    index: RwLock<BTreeMap<SortKey, Arc<str>>>,
+}
+
+impl<T> Default for Collection<T> {
+    fn default() -> Self {
+        Collection {
+            map: DashMap::new(),
+            index: RwLock::new(BTreeMap::new()),
+        }
+    }
+}
+
+/// The cursor object of a list request does not exist.
+#[derive(Debug)]
+pub struct UnknownCursor;
+
+impl<T: Record> Collection<T> {
+    /// Inserts a new object; `false` if the id is taken.
+    pub fn insert(&self, item: T) -> bool {
+        let id = item.id().clone();
+        let key = item.sort_key();
+        match self.map.entry(id.clone()) {
+            dashmap::Entry::Occupied(_) => return false,
+            dashmap::Entry::Vacant(v) => {
+                v.insert(item);
+            }
+        }
+        // The map entry exists before the index names it, so a list never
+        // meets an id it cannot resolve.
+        self.index
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, id);
+        true
+    }
+
+    pub fn get(&self, id: &str) -> Option<dashmap::mapref::one::Ref<'_, Arc<str>, T>> {
+        self.map.get(id)
+    }
+
+    pub fn get_mut(&self, id: &str) -> Option<dashmap::mapref::one::RefMut<'_, Arc<str>, T>> {
+        self.map.get_mut(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Walks one page: ids in newest-first order from the cursor, within
+    /// `page.created`, offered to `pick` until it has accepted `limit + 1`
+    /// (the extra one only tells `has_more`). `pick` looks the object up
+    /// itself, so it can settle, filter and serialize it in one go.
+    pub fn page<R>(
+        &self,
+        page: &PageRequest,
+        mut pick: impl FnMut(&Arc<str>) -> Option<R>,
+    ) -> Result<(Vec<R>, bool), UnknownCursor> {
+        let limit = page.limit.get();
+        // Bounds of the created range, as sort keys.
+        let mut lo = match page.created.min {
+            Some(m) => Bound::Included((m, 0)),
+            None => Bound::Unbounded,
+        };
+        let mut hi = match page.created.max {
+            Some(m) => Bound::Included((m, u64::MAX)),
+            None => Bound::Unbounded,
+        };
+        let ascending = match &page.cursor {
+            Cursor::Start => false,
+            Cursor::StartingAfter(id) => {
+                let key = self.map.get(id.as_str()).ok_or(UnknownCursor)?.sort_key();
+                hi = tighter_hi(hi, key);
+                false
+            }
+            Cursor::EndingBefore(id) => {
+                let key = self.map.get(id.as_str()).ok_or(UnknownCursor)?.sort_key();
+                lo = tighter_lo(lo, key);
+                true
+            }
+        };
+        let mut out = Vec::with_capacity(limit + 1);
+        if !is_empty_range(&lo, &hi) {
+            let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
+            let range = index.range((lo, hi));
+            // Newest first, except `ending_before`, which walks up from the
+            // cursor and is reversed below.
+            let ids: Box<dyn Iterator<Item = &Arc<str>>> = if ascending {
+                Box::new(range.map(|(_, id)| id))
+            } else {
+                Box::new(range.rev().map(|(_, id)| id))
+            };
+            for id in ids {
+                if let Some(r) = pick(id) {
+                    out.push(r);
+                    if out.len() > limit {
+                        break;
+                    }
+                }
+            }
+        }
+        let has_more = out.len() > limit;
+        out.truncate(limit);
+        if ascending {
+            out.reverse();
+        }
+        Ok((out, has_more))
+    }
+
+    pub fn clear(&self) {
+        let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
+        index.clear();
+        self.map.clear();
+    }
+}
+
+fn tighter_hi(hi: Bound<SortKey>, cursor: SortKey) -> Bound<SortKey> {
+    match hi {
+        Bound::Included(k) if k < cursor => Bound::Included(k),
+        _ => Bound::Excluded(cursor),
+    }
+}
+
+fn tighter_lo(lo: Bound<SortKey>, cursor: SortKey) -> Bound<SortKey> {
+    match lo {
+        Bound::Included(k) if k > cursor => Bound::Included(k),
+        _ => Bound::Excluded(cursor),
+    }
+}
+
+/// `BTreeMap::range` panics on inverted ranges; this says when to skip it.
+fn is_empty_range(lo: &Bound<SortKey>, hi: &Bound<SortKey>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(a), Bound::Included(b)) => a > b,
+        (Bound::Included(a), Bound::Excluded(b))
+        | (Bound::Excluded(a), Bound::Included(b))
+        | (Bound::Excluded(a), Bound::Excluded(b)) => a >= b,
+        _ => false,
+    }
+}
+
+/// One API key's (or connected account's) world.
+#[derive(Default)]
+pub struct Account {
+    pub topups: Collection<Topup>,
+}
+
+impl Account {
+    /// Applies `t` to a top-up whose lock the caller holds, with its side
+    /// effects. The one place a stored top-up changes status.
+    pub fn apply(
+        &self,
+        topup: &mut Topup,
+        t: Transition,
+        now: Millis,
+    ) -> Result<(), crate::domain::topup::IllegalTransition> {
+        topup.transition(t, now)
+    }
+
+    /// Settles `topup` if its due time has come (lock held by the caller).
+    /// Returns whether it changed. The transition is stamped with the due
+    /// time, so the outcome does not depend on when it was noticed.
+    pub fn settle_locked(&self, topup: &mut Topup, now: Millis) -> bool {
+        match (topup.due_transition(now), topup.due) {
+            (Some(t), Some(at)) => self.apply(topup, t, at).is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Settles the top-up `id` if due; used by the scheduler.
+    pub fn settle_due(&self, id: &str, now: Millis) -> bool {
+        match self.topups.get_mut(id) {
+            Some(mut t) => self.settle_locked(&mut t, now),
+            None => false,
+        }
+    }
+
+    /// Reads a top-up, settling it first if it is due, and hands it to `f`
+    /// under a read lock.
+    pub fn read_topup<R>(&self, id: &str, now: Millis, f: impl FnOnce(&Topup) -> R) -> Option<R> {
+        {
+            let t = self.topups.get(id)?;
+            if t.due_transition(now).is_none() {
+                return Some(f(&t));
+            }
+        }
+        let mut t = self.topups.get_mut(id)?;
+        self.settle_locked(&mut t, now);
+        Some(f(&t))
+    }
+}
+
+/// Every account the server knows, by key.
+#[derive(Default)]
+pub struct Store {
+    accounts: DashMap<Box<str>, Arc<Account>>,
+}
+
+impl Store {
+    /// The account for `key`, created on first use.
+    pub fn account(&self, key: &str) -> Arc<Account> {
+        if let Some(a) = self.accounts.get(key) {
+            return a.clone();
+        }
+        self.accounts.entry(Box::from(key)).or_default().clone()
+    }
+
+    pub fn existing(&self, key: &str) -> Option<Arc<Account>> {
+        self.accounts.get(key).map(|a| a.clone())
+    }
+
+    /// Forgets every account.
+    pub fn clear(&self) {
+        self.accounts.clear();
+    }
+}
