@@ -27,11 +27,13 @@ pub fn wall_millis() -> Millis {
 }
 
 impl Clock {
-    /// A clock in `mode`; a manual clock starts at `start` (or now).
+    /// A clock in `mode`; a manual clock starts at `start`, or at the
+    /// current whole second, so due times in whole seconds land exactly.
     pub fn new(mode: ClockMode, start: Option<Millis>) -> Self {
+        let start = start.unwrap_or_else(|| wall_millis() / 1000 * 1000);
         Clock {
             mode,
-            manual: AtomicI64::new(start.unwrap_or_else(wall_millis)),
+            manual: AtomicI64::new(start),
         }
     }
 

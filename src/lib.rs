@@ -95,7 +95,7 @@ impl Server {
         let handle = server.handle();
         let task = tokio::spawn(server);
         let scheduler = tokio::spawn(scheduler.run(clock));
-        log::info!("topups-mock listening on http://{addr} (seed {seed})");
+        log::info!("seed {seed}");
         Ok(ServerHandle {
             addr,
             server: handle,

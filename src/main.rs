@@ -9,6 +9,9 @@ async fn main() -> std::io::Result<()> {
         .format_target(false)
         .init();
     let server = Server::start(cli.into_config()).await?;
+    // One stable line on stdout, so scripts that start the server on port 0
+    // can read the address it bound.
+    println!("topups-mock listening on {}", server.url());
     let stopper = server.stopper();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {

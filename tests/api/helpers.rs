@@ -1,0 +1,135 @@
+//! Starts a real server on a free port and talks HTTP to it.
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use topups_mock::{Config, Server, ServerHandle};
+
+pub struct TestApp {
+    pub server: ServerHandle,
+    pub client: reqwest::Client,
+    pub key: String,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+    pub json: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a Stripe error with this status and message; returns the
+    /// error object.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, message: &str) -> &Value {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(
+            self.json["error"]["message"], message,
+            "body: {}",
+            self.body
+        );
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        &self.json["error"]
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &Value {
+        assert_eq!(self.status, 200, "body: {}", self.body);
+        &self.json
+    }
+}
+
+static KEYS: AtomicU64 = AtomicU64::new(0);
+
+/// A key no other test uses, so each test has an account of its own.
+pub fn fresh_key() -> String {
+    format!(
+        "sk_test_{}_{}",
+        std::process::id(),
+        KEYS.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Config::default()).await
+    }
+
+    pub async fn spawn_with(config: Config) -> TestApp {
+        let server = Server::start(config).await.expect("server starts");
+        TestApp {
+            server,
+            client: reqwest::Client::new(),
+            key: fresh_key(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.server.url(), path)
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let body = res.text().await.expect("body read");
+        let json = serde_json::from_str(&body).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            json,
+        }
+    }
+
+    pub fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        req.bearer_auth(&self.key)
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send(self.authed(self.client.get(self.url(path))))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: &str) -> Resp {
+        self.send(
+            self.authed(self.client.post(self.url(path)))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.to_string()),
+        )
+        .await
+    }
+
+    /// Creates a top-up and returns it.
+    pub async fn create(&self, body: &str) -> Value {
+        let r = self.post("/v1/topups", body).await;
+        r.ok().clone()
+    }
+
+    pub async fn create_amount(&self, amount: i64) -> Value {
+        self.create(&format!("amount={amount}&currency=usd")).await
+    }
+
+    pub fn advance(&self, secs: u64) -> usize {
+        self.server
+            .advance(Duration::from_secs(secs))
+            .expect("manual clock")
+    }
+}
+
+/// The ids of a list response, in order.
+pub fn ids(list: &Value) -> Vec<String> {
+    list["data"]
+        .as_array()
+        .expect("data is an array")
+        .iter()
+        .map(|t| t["id"].as_str().expect("id").to_string())
+        .collect()
+}

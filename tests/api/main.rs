@@ -1,0 +1,12 @@
+//! Integration tests: each starts the real server on a free port and
+//! talks to it over HTTP.
+
+mod auth;
+mod cancel;
+mod create;
+mod encoding;
+mod helpers;
+mod lifecycle;
+mod list;
+mod retrieve_update;
+mod stripe_rust;
