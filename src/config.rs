@@ -2,7 +2,10 @@
 //! it. Every flag can also be set through a `TOPUPS_MOCK_*` variable.
 
 use crate::clock::ClockMode;
+use crate::domain::topup::FailureCode;
+use crate::faults::{ErrorStatus, Latency};
 use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How a server runs. `Config::default()` suits tests: an ephemeral port on
@@ -19,6 +22,23 @@ pub struct Config {
     pub seed: Option<u64>,
     /// HTTP worker threads; `None` means one per core.
     pub workers: Option<usize>,
+    /// Share of top-ups that fail at settlement (0..=1).
+    pub failure_rate: f64,
+    /// Share of top-ups canceled at settlement (0..=1).
+    pub cancel_rate: f64,
+    /// Top-ups of exactly these amounts fail.
+    pub fail_amounts: Vec<i64>,
+    /// The code failed top-ups carry.
+    pub failure_code: FailureCode,
+    /// Added to every response.
+    pub latency: Option<Latency>,
+    /// Share of requests answered with `error_status` (0..=1).
+    pub error_rate: f64,
+    pub error_status: ErrorStatus,
+    /// A scenario file (TOML or JSON).
+    pub scenario: Option<PathBuf>,
+    /// A fixture file or folder loaded into every account.
+    pub fixtures: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -30,6 +50,15 @@ impl Default for Config {
             clock: ClockMode::Manual,
             seed: None,
             workers: Some(2),
+            failure_rate: 0.0,
+            cancel_rate: 0.0,
+            fail_amounts: Vec::new(),
+            failure_code: FailureCode::InsufficientFunds,
+            latency: None,
+            error_rate: 0.0,
+            error_status: ErrorStatus::Internal,
+            scenario: None,
+            fixtures: None,
         }
     }
 }
@@ -64,6 +93,37 @@ pub struct Cli {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "TOPUPS_MOCK_WORKERS")]
     pub workers: Option<usize>,
+    /// Share of top-ups (0..1) that fail at settlement.
+    #[arg(long, env = "TOPUPS_MOCK_FAILURE_RATE", default_value_t = 0.0, value_parser = share)]
+    pub failure_rate: f64,
+    /// Share of top-ups (0..1) canceled at settlement.
+    #[arg(long, env = "TOPUPS_MOCK_CANCEL_RATE", default_value_t = 0.0, value_parser = share)]
+    pub cancel_rate: f64,
+    /// Top-ups of exactly this amount fail (repeatable; env: comma-separated).
+    #[arg(
+        long = "fail-amount",
+        env = "TOPUPS_MOCK_FAIL_AMOUNT",
+        value_delimiter = ','
+    )]
+    pub fail_amounts: Vec<i64>,
+    /// The failure_code failed top-ups carry.
+    #[arg(long, env = "TOPUPS_MOCK_FAILURE_CODE", default_value = "insufficient_funds", value_parser = failure_code)]
+    pub failure_code: FailureCode,
+    /// Latency added to every response: `50ms`, or a range `10ms..200ms`.
+    #[arg(long, env = "TOPUPS_MOCK_LATENCY")]
+    pub latency: Option<Latency>,
+    /// Share of requests (0..1) answered with --error-status instead.
+    #[arg(long, env = "TOPUPS_MOCK_ERROR_RATE", default_value_t = 0.0, value_parser = share)]
+    pub error_rate: f64,
+    /// The injected error: 500, 429 (with Retry-After) or 503.
+    #[arg(long, env = "TOPUPS_MOCK_ERROR_STATUS", default_value = "500")]
+    pub error_status: ErrorStatus,
+    /// A scenario file (TOML or JSON) with per-top-up and per-route rules.
+    #[arg(long, env = "TOPUPS_MOCK_SCENARIO")]
+    pub scenario: Option<PathBuf>,
+    /// Fixture top-ups (a JSON file or a folder of them) every account starts with.
+    #[arg(long, env = "TOPUPS_MOCK_FIXTURES")]
+    pub fixtures: Option<PathBuf>,
     /// Log filter: error, warn, info (one line per request), debug, trace.
     #[arg(long, env = "TOPUPS_MOCK_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -81,6 +141,29 @@ impl Cli {
             },
             seed: self.seed,
             workers: self.workers,
+            failure_rate: self.failure_rate,
+            cancel_rate: self.cancel_rate,
+            fail_amounts: self.fail_amounts,
+            failure_code: self.failure_code,
+            latency: self.latency,
+            error_rate: self.error_rate,
+            error_status: self.error_status,
+            scenario: self.scenario,
+            fixtures: self.fixtures,
         }
     }
+}
+
+fn share(s: &str) -> Result<f64, String> {
+    let r: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    crate::scenario::rate(r)
+}
+
+fn failure_code(s: &str) -> Result<FailureCode, String> {
+    FailureCode::parse(s).ok_or_else(|| {
+        format!(
+            "'{s}' is not one of {}",
+            FailureCode::ALL.map(FailureCode::as_str).join(", ")
+        )
+    })
 }

@@ -24,6 +24,9 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod faults;
+pub mod fixtures;
+pub mod scenario;
 pub mod scheduler;
 pub mod state;
 pub mod store;
@@ -35,7 +38,8 @@ use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use clock::Clock;
 use domain::ids::IdGenerator;
-use domain::outcome::Planner;
+use domain::outcome::{Planner, Rules};
+use faults::{FaultPlan, Faults};
 use scheduler::Scheduler;
 use state::AppState;
 use std::net::{SocketAddr, TcpListener};
@@ -60,11 +64,38 @@ impl Server {
     /// Binds, starts serving in the background and returns at once. Must be
     /// called inside a Tokio runtime.
     pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
-        let listener = TcpListener::bind((config.host.as_str(), config.port))?;
-        let addr = listener.local_addr()?;
+        let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
         let seed = config.seed.unwrap_or_else(|| {
             domain::ids::splitmix64(clock::wall_millis() as u64 ^ u64::from(std::process::id()))
         });
+        let mut rules = Rules {
+            settle_after: config.settle_after.as_millis().min(i64::MAX as u128) as i64,
+            failure_rate: config.failure_rate,
+            cancel_rate: config.cancel_rate,
+            fail_amounts: config.fail_amounts.clone(),
+            failure_code: config.failure_code,
+        };
+        let mut faults = Faults {
+            latency: config.latency,
+            error_rate: config.error_rate,
+            error_status: config.error_status,
+        };
+        let scenario = match &config.scenario {
+            Some(path) => scenario::load(path, &mut rules, &mut faults).map_err(invalid)?,
+            None => scenario::Scenario::default(),
+        };
+        if rules.failure_rate + rules.cancel_rate > 1.0 {
+            return Err(invalid(format!(
+                "the failure rate ({}) and cancel rate ({}) add up to more than 1",
+                rules.failure_rate, rules.cancel_rate
+            )));
+        }
+        let fixtures = match &config.fixtures {
+            Some(path) => fixtures::load(path).map_err(invalid)?,
+            None => Vec::new(),
+        };
+        let listener = TcpListener::bind((config.host.as_str(), config.port))?;
+        let addr = listener.local_addr()?;
         let clock = Arc::new(Clock::new(config.clock, None));
         let scheduler = Arc::new(Scheduler::default());
         let state = web::Data::new(AppState {
@@ -72,9 +103,9 @@ impl Server {
             clock: clock.clone(),
             scheduler: scheduler.clone(),
             ids: IdGenerator::new(seed),
-            planner: Planner {
-                settle_after: config.settle_after.as_millis().min(i64::MAX as u128) as i64,
-            },
+            planner: Planner::new(rules, scenario.outcome_rules, seed),
+            faults: FaultPlan::new(faults, scenario.routes, seed),
+            fixtures,
         });
         let app_state = state.clone();
         let mut http = HttpServer::new(move || {

@@ -8,7 +8,13 @@ async fn main() -> std::io::Result<()> {
         .parse_filters(&cli.log_level)
         .format_target(false)
         .init();
-    let server = Server::start(cli.into_config()).await?;
+    let server = match Server::start(cli.into_config()).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("topups-mock: {e}");
+            std::process::exit(2);
+        }
+    };
     // One stable line on stdout, so scripts that start the server on port 0
     // can read the address it bound.
     println!("topups-mock listening on {}", server.url());

@@ -184,6 +184,11 @@ pub struct Account {
 }
 
 impl Account {
+    /// Stores a top-up that already exists elsewhere (a fixture).
+    pub fn restore(&self, topup: Topup) {
+        self.topups.insert(topup);
+    }
+
     /// Applies `t` to a top-up whose lock the caller holds, with its side
     /// effects. The one place a stored top-up changes status.
     pub fn apply(
@@ -235,20 +240,25 @@ pub struct Store {
 }
 
 impl Store {
-    /// The account for `key`, created on first use.
-    pub fn account(&self, key: &str) -> Arc<Account> {
-        if let Some(a) = self.accounts.get(key) {
-            return a.clone();
-        }
-        self.accounts.entry(Box::from(key)).or_default().clone()
-    }
-
     pub fn existing(&self, key: &str) -> Option<Arc<Account>> {
         self.accounts.get(key).map(|a| a.clone())
     }
 
-    /// Forgets every account.
-    pub fn clear(&self) {
-        self.accounts.clear();
+    /// The account for `key`, made by `make` if there is none; `true` if it
+    /// was made now.
+    pub fn account_or_insert(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> Account,
+    ) -> (Arc<Account>, bool) {
+        match self.accounts.entry(Box::from(key)) {
+            dashmap::Entry::Occupied(o) => (o.get().clone(), false),
+            dashmap::Entry::Vacant(v) => (v.insert(Arc::new(make())).clone(), true),
+        }
+    }
+
+    /// Forgets `key`'s account; it starts afresh on next use.
+    pub fn remove(&self, key: &str) {
+        self.accounts.remove(key);
     }
 }

@@ -126,6 +126,7 @@ pub fn is_api_version(v: &str) -> bool {
 /// The account a request acts on: its key's.
 pub struct Authed {
     pub account: Arc<Account>,
+    pub key: ApiKey,
 }
 
 impl FromRequest for Authed {
@@ -144,7 +145,8 @@ fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
         ApiError::invalid("server state missing").with_status(StatusCode::INTERNAL_SERVER_ERROR)
     })?;
     Ok(Authed {
-        account: state.store.account(key.as_str()),
+        account: state.account(key.as_str()),
+        key,
     })
 }
 

@@ -6,9 +6,11 @@ pub mod body;
 pub mod expand;
 pub mod form;
 pub mod respond;
+pub mod test_helpers;
 pub mod topups;
 
 use crate::error::ApiError;
+use crate::faults::Injection;
 use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -42,6 +44,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/v1/topups/{id}/cancel")
             .route(web::post().to(topups::cancel))
+            .default_service(web::to(not_found)),
+    )
+    .service(
+        web::resource("/v1/test_helpers/clock")
+            .route(web::get().to(test_helpers::clock))
+            .default_service(web::to(not_found)),
+    )
+    .service(
+        web::resource("/v1/test_helpers/clock/advance")
+            .route(web::post().to(test_helpers::advance))
+            .default_service(web::to(not_found)),
+    )
+    .service(
+        web::resource("/v1/test_helpers/topups/{id}/{action}")
+            .route(web::post().to(test_helpers::transition))
+            .default_service(web::to(not_found)),
+    )
+    .service(
+        web::resource("/v1/test_helpers/reset")
+            .route(web::post().to(test_helpers::reset))
             .default_service(web::to(not_found)),
     );
 }
@@ -78,7 +100,7 @@ static STATIC_HEADERS: [(&str, &str); 6] = [
 /// Stripe's other standard headers and logs one line per request.
 pub async fn stripe_headers(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
     let request_id = match req.app_data::<web::Data<AppState>>() {
@@ -94,7 +116,18 @@ pub async fn stripe_headers(
         .unwrap_or(HeaderValue::from_static(DEFAULT_API_VERSION));
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let mut res = next.call(req).await?;
+    let injection = match req.app_data::<web::Data<AppState>>() {
+        Some(state) if state.faults.is_active() => state.faults.decide(&method, &path),
+        _ => Injection::default(),
+    };
+    if let Some(delay) = injection.delay {
+        tokio::time::sleep(delay).await;
+    }
+    // An injected error answers before any handler runs: it changes nothing.
+    let mut res = match injection.error {
+        Some(e) => req.into_response(e.error_response()).map_into_boxed_body(),
+        None => next.call(req).await?.map_into_boxed_body(),
+    };
     let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert(HeaderName::from_static("request-id"), v);

@@ -13,6 +13,7 @@ use crate::domain::amount::Amount;
 use crate::domain::currency::Currency;
 use crate::domain::list::{PageRequest, Range};
 use crate::domain::metadata::{Metadata, MetadataUpdate};
+use crate::domain::outcome::Subject;
 use crate::domain::source::SourceToken;
 use crate::domain::text::{bounded, statement_descriptor, MAX_TEXT};
 use crate::domain::topup::{ceil_seconds, Topup, TopupStatus, Transition};
@@ -25,7 +26,7 @@ use std::sync::Arc;
 
 const OBJECT: &str = "topup";
 const URL: &str = "/v1/topups";
-const EXPANDABLE: &[&str] = &["balance_transaction", "source"];
+pub const EXPANDABLE: &[&str] = &["balance_transaction", "source"];
 const EXPANDABLE_IN_LIST: &[&str] = &["data.balance_transaction", "data.source"];
 
 /// A valid `POST /v1/topups`.
@@ -209,7 +210,7 @@ fn expand_only(mut p: Params) -> Result<Expand, ApiError> {
     Expand::parse(expand, EXPANDABLE, false)
 }
 
-fn not_found(id: &str) -> ApiError {
+pub fn not_found(id: &str) -> ApiError {
     ApiError::no_such(OBJECT, id, "id")
 }
 
@@ -227,7 +228,16 @@ pub async fn create(
     let input = CreateTopup::parse(body::form(&req, payload).await?)?;
     let now = state.clock.now();
     let (seq, id) = state.ids.topup();
-    let plan = state.planner.plan(now, input.source);
+    let plan = state.planner.plan(
+        &Subject {
+            seq,
+            amount: input.amount,
+            currency: input.currency,
+            metadata: &input.metadata,
+            source: input.source,
+        },
+        now,
+    )?;
     let topup = Topup {
         id: Arc::from(id),
         amount: input.amount,

@@ -4,6 +4,7 @@
 mod auth;
 mod cancel;
 mod create;
+mod drills;
 mod encoding;
 mod helpers;
 mod lifecycle;
