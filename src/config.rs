@@ -17,6 +17,8 @@ pub struct Config {
     pub port: u16,
     /// How long a top-up stays pending.
     pub settle_after: Duration,
+    /// How long after success its funds stay pending in the balance.
+    pub available_after: Duration,
     pub clock: ClockMode,
     /// Seeds ids and every random choice; `None` draws a seed at start.
     pub seed: Option<u64>,
@@ -47,6 +49,7 @@ impl Default for Config {
             host: "127.0.0.1".into(),
             port: 0,
             settle_after: Duration::from_secs(5),
+            available_after: Duration::ZERO,
             clock: ClockMode::Manual,
             seed: None,
             workers: Some(2),
@@ -84,6 +87,10 @@ pub struct Cli {
     /// How long a top-up stays pending, e.g. `5s`, `250ms`, `0s`.
     #[arg(long, env = "TOPUPS_MOCK_SETTLE_AFTER", default_value = "5s", value_parser = humantime::parse_duration)]
     pub settle_after: Duration,
+    /// How long a succeeded top-up's funds stay pending in the balance
+    /// before they become available, e.g. `0s` (default) or `1d`.
+    #[arg(long, env = "TOPUPS_MOCK_AVAILABLE_AFTER", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub available_after: Duration,
     /// Where time comes from.
     #[arg(long, env = "TOPUPS_MOCK_CLOCK", value_enum, default_value = "real")]
     pub clock: ClockArg,
@@ -135,6 +142,7 @@ impl Cli {
             host: self.host,
             port: self.port,
             settle_after: self.settle_after,
+            available_after: self.available_after,
             clock: match self.clock {
                 ClockArg::Real => ClockMode::Real,
                 ClockArg::Manual => ClockMode::Manual,

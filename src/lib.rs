@@ -26,6 +26,7 @@ pub mod domain;
 pub mod error;
 pub mod faults;
 pub mod fixtures;
+pub mod idempotency;
 pub mod scenario;
 pub mod scheduler;
 pub mod state;
@@ -98,11 +99,18 @@ impl Server {
         let addr = listener.local_addr()?;
         let clock = Arc::new(Clock::new(config.clock, None));
         let scheduler = Arc::new(Scheduler::default());
+        let ids = Arc::new(IdGenerator::new(seed));
+        let available_after = config.available_after.as_millis().min(i64::MAX as u128) as i64;
         let state = web::Data::new(AppState {
             store: Store::default(),
             clock: clock.clone(),
             scheduler: scheduler.clone(),
-            ids: IdGenerator::new(seed),
+            ids: ids.clone(),
+            available_after,
+            env: Arc::new(store::AccountEnv {
+                ids,
+                available_after,
+            }),
             planner: Planner::new(rules, scenario.outcome_rules, seed),
             faults: FaultPlan::new(faults, scenario.routes, seed),
             fixtures,

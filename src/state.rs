@@ -4,17 +4,21 @@
 use crate::clock::Clock;
 use crate::domain::ids::IdGenerator;
 use crate::domain::outcome::{Plan, Planner, Subject};
-use crate::domain::topup::{Outcome, Topup, TopupStatus};
+use crate::domain::topup::{Millis, Outcome, Topup, TopupStatus};
 use crate::faults::FaultPlan;
 use crate::scheduler::Scheduler;
-use crate::store::{Account, Store};
+use crate::store::{Account, AccountEnv, Store};
 use std::sync::Arc;
 
 pub struct AppState {
     pub store: Store,
     pub clock: Arc<Clock>,
     pub scheduler: Arc<Scheduler>,
-    pub ids: IdGenerator,
+    pub ids: Arc<IdGenerator>,
+    /// How long after success a top-up's funds become available.
+    pub available_after: Millis,
+    /// Shared by every account.
+    pub env: Arc<AccountEnv>,
     pub planner: Planner,
     pub faults: FaultPlan,
     /// The world every account starts from.
@@ -40,7 +44,7 @@ impl AppState {
     }
 
     fn seed_account(&self) -> Account {
-        let account = Account::default();
+        let account = Account::new(self.env.clone());
         let now = self.clock.now();
         for fixture in &self.fixtures {
             let mut t = fixture.clone();

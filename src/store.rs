@@ -5,12 +5,16 @@
 //! object's map shard is locked, never the reverse; a top-up's shard may
 //! be held while a balance transaction's is locked, never the reverse.
 
+use crate::domain::balance_transaction::{BalanceTransaction, TxnType};
+use crate::domain::ids::IdGenerator;
+use crate::domain::ledger::{Balance, Ledger};
 use crate::domain::list::{Cursor, PageRequest};
-use crate::domain::topup::{Millis, Topup, Transition};
+use crate::domain::topup::{IllegalTransition, Millis, Topup, TopupStatus, Transition};
+use crate::idempotency::IdempotencyKeys;
 use dashmap::DashMap;
 use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// Orders objects newest first: by `created`, ties broken by insertion.
 pub type SortKey = (i64, u64);
@@ -19,6 +23,15 @@ pub type SortKey = (i64, u64);
 pub trait Record {
     fn id(&self) -> &Arc<str>;
     fn sort_key(&self) -> SortKey;
+}
+
+impl Record for BalanceTransaction {
+    fn id(&self) -> &Arc<str> {
+        &self.id
+    }
+    fn sort_key(&self) -> SortKey {
+        (self.created, self.seq)
+    }
 }
 
 impl Record for Topup {
@@ -177,15 +190,45 @@ fn is_empty_range(lo: &Bound<SortKey>, hi: &Bound<SortKey>) -> bool {
     }
 }
 
+/// What every account of a server shares.
+#[derive(Debug)]
+pub struct AccountEnv {
+    pub ids: Arc<IdGenerator>,
+    /// How long after a top-up succeeds its funds become available.
+    pub available_after: Millis,
+}
+
 /// One API key's (or connected account's) world.
-#[derive(Default)]
 pub struct Account {
+    env: Arc<AccountEnv>,
     pub topups: Collection<Topup>,
+    pub txns: Collection<BalanceTransaction>,
+    ledger: Mutex<Ledger>,
+    pub idempotency: IdempotencyKeys,
 }
 
 impl Account {
-    /// Stores a top-up that already exists elsewhere (a fixture).
-    pub fn restore(&self, topup: Topup) {
+    pub fn new(env: Arc<AccountEnv>) -> Self {
+        Account {
+            env,
+            topups: Collection::default(),
+            txns: Collection::default(),
+            ledger: Mutex::new(Ledger::default()),
+            idempotency: IdempotencyKeys::default(),
+        }
+    }
+
+    /// Stores a top-up that already exists elsewhere (a fixture), with the
+    /// balance transactions its status implies.
+    pub fn restore(&self, mut topup: Topup) {
+        let at = topup.status_changed_at;
+        if matches!(topup.status, TopupStatus::Succeeded | TopupStatus::Reversed) {
+            let txn = self.record(&topup, TxnType::Topup, at, at);
+            topup.balance_transaction = Some(txn);
+            if topup.status == TopupStatus::Reversed {
+                self.record(&topup, TxnType::TopupReversal, at, at);
+            }
+        }
         self.topups.insert(topup);
     }
 
@@ -196,8 +239,60 @@ impl Account {
         topup: &mut Topup,
         t: Transition,
         now: Millis,
-    ) -> Result<(), crate::domain::topup::IllegalTransition> {
-        topup.transition(t, now)
+    ) -> Result<(), IllegalTransition> {
+        let available_at = now.saturating_add(self.env.available_after);
+        topup.transition(t, now, available_at)?;
+        match t {
+            Transition::Succeed => {
+                let id = self.record(topup, TxnType::Topup, now, available_at);
+                topup.balance_transaction = Some(id);
+            }
+            Transition::Reverse => {
+                // A reversal becomes available with the credit it takes
+                // back, so the balance never shows money that was never there.
+                let credit_at = topup
+                    .balance_transaction
+                    .as_ref()
+                    .and_then(|id| self.txns.get(id).map(|t| t.available_at))
+                    .unwrap_or(now);
+                self.record(topup, TxnType::TopupReversal, now, credit_at.max(now));
+            }
+            Transition::Fail(_) | Transition::Cancel => {}
+        }
+        Ok(())
+    }
+
+    /// Creates a balance transaction for `topup` and books it.
+    fn record(&self, topup: &Topup, kind: TxnType, now: Millis, available_at: Millis) -> Arc<str> {
+        let (seq, id) = self.env.ids.balance_transaction();
+        let id: Arc<str> = Arc::from(id);
+        let amount = match kind {
+            TxnType::Topup => topup.amount.get(),
+            TxnType::TopupReversal => -topup.amount.get(),
+        };
+        self.ledger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record(topup.currency, amount, available_at, seq, now);
+        self.txns.insert(BalanceTransaction {
+            id: id.clone(),
+            kind,
+            amount,
+            currency: topup.currency,
+            created: now.div_euclid(1000),
+            available_at,
+            description: topup.description.clone(),
+            source: topup.id.clone(),
+            seq,
+        });
+        id
+    }
+
+    pub fn balance(&self, now: Millis) -> Balance {
+        self.ledger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .balance(now)
     }
 
     /// Settles `topup` if its due time has come (lock held by the caller).

@@ -126,7 +126,8 @@ pub fn is_api_version(v: &str) -> bool {
 /// The account a request acts on: its key's.
 pub struct Authed {
     pub account: Arc<Account>,
-    pub key: ApiKey,
+    /// The key's account, or `key/acct_...` for a connected account.
+    pub account_key: String,
 }
 
 impl FromRequest for Authed {
@@ -144,9 +145,26 @@ fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| {
         ApiError::invalid("server state missing").with_status(StatusCode::INTERNAL_SERVER_ERROR)
     })?;
+    let account_key = match req.headers().get("stripe-account") {
+        None => key.0,
+        Some(v) => {
+            let acct = String::from_utf8_lossy(v.as_bytes());
+            let well_formed = acct.len() <= 255
+                && acct.strip_prefix("acct_").is_some_and(|rest| {
+                    !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+                });
+            if !well_formed {
+                return Err(ApiError::invalid(format!(
+                    "Invalid Stripe-Account header: '{acct}' is not an account id (acct_...)."
+                ))
+                .with_status(StatusCode::FORBIDDEN));
+            }
+            format!("{}/{acct}", key.0)
+        }
+    };
     Ok(Authed {
-        account: state.account(key.as_str()),
-        key,
+        account: state.account(&account_key),
+        account_key,
     })
 }
 

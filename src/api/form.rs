@@ -11,7 +11,7 @@ use crate::error::{ApiError, ErrorCode};
 use std::collections::BTreeMap;
 
 /// One parameter's value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Value {
     Str(String),
     /// `name[key]=...`
@@ -21,7 +21,7 @@ pub enum Value {
 }
 
 /// The top-level parameters of one request.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Hash)]
 pub struct Params {
     map: BTreeMap<String, Value>,
 }
@@ -110,6 +110,15 @@ impl Params {
 
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+
+    /// A digest of the parameters, to tell an idempotent retry from a
+    /// different request. Order-insensitive: the tree is sorted.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.hash(&mut h);
+        h.finish()
     }
 }
 

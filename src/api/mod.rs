@@ -2,9 +2,11 @@
 //! Stripe's 404 for anything else.
 
 pub mod auth;
+pub mod balance;
 pub mod body;
 pub mod expand;
 pub mod form;
+pub mod idempotent;
 pub mod respond;
 pub mod test_helpers;
 pub mod topups;
@@ -44,6 +46,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/v1/topups/{id}/cancel")
             .route(web::post().to(topups::cancel))
+            .default_service(web::to(not_found)),
+    )
+    .service(
+        web::resource("/v1/balance")
+            .route(web::get().to(balance::balance))
+            .default_service(web::to(not_found)),
+    )
+    .service(
+        web::resource(["/v1/balance_transactions", "/v1/balance/history"])
+            .route(web::get().to(balance::list))
+            .default_service(web::to(not_found)),
+    )
+    .service(
+        web::resource(["/v1/balance_transactions/{id}", "/v1/balance/history/{id}"])
+            .route(web::get().to(balance::retrieve))
             .default_service(web::to(not_found)),
     )
     .service(

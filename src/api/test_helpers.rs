@@ -132,7 +132,12 @@ pub async fn transition(
     let mut topup = account.topups.get_mut(&id).ok_or_else(|| not_found(&id))?;
     account.settle_locked(&mut topup, now);
     account.apply(&mut topup, t, now)?;
-    Ok(json_bytes(render(account, &topup, &expand)))
+    Ok(json_bytes(render(
+        account,
+        &topup,
+        expand.has("balance_transaction"),
+        now,
+    )))
 }
 
 #[derive(Serialize)]
@@ -150,7 +155,7 @@ pub async fn reset(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     body::form(&req, payload).await?.reject_unknown()?;
-    state.reset(auth.key.as_str());
+    state.reset(&auth.account_key);
     Ok(json_bytes(to_json(&ResetBody {
         object: "test_helpers.reset",
         reset: true,

@@ -8,15 +8,17 @@ use super::auth::Authed;
 use super::body;
 use super::expand::Expand;
 use super::form::{Params, Value};
+use super::idempotent;
 use super::respond::{json_bytes, list_json, to_json};
 use crate::domain::amount::Amount;
+use crate::domain::balance_transaction::TxnAt;
 use crate::domain::currency::Currency;
-use crate::domain::list::{PageRequest, Range};
+use crate::domain::list::{Cursor, PageRequest, Range};
 use crate::domain::metadata::{Metadata, MetadataUpdate};
 use crate::domain::outcome::Subject;
 use crate::domain::source::SourceToken;
 use crate::domain::text::{bounded, statement_descriptor, MAX_TEXT};
-use crate::domain::topup::{ceil_seconds, Topup, TopupStatus, Transition};
+use crate::domain::topup::{ceil_seconds, Millis, Topup, TopupStatus, Transition, WithTxn};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::Account;
@@ -214,8 +216,26 @@ pub fn not_found(id: &str) -> ApiError {
     ApiError::no_such(OBJECT, id, "id")
 }
 
-/// Serializes a top-up as the request asked.
-pub fn render(_account: &Account, topup: &Topup, _expand: &Expand) -> Vec<u8> {
+/// Serializes a top-up, with its balance transaction expanded if asked
+/// (the caller holds the top-up's lock; the transaction is locked after it).
+pub fn render(account: &Account, topup: &Topup, expand_txn: bool, now: Millis) -> Vec<u8> {
+    if expand_txn {
+        if let Some(txn) = topup
+            .balance_transaction
+            .as_ref()
+            .and_then(|id| account.txns.get(id))
+        {
+            let txn = TxnAt::<()> {
+                txn: &txn,
+                now,
+                source: None,
+            };
+            return to_json(&WithTxn {
+                topup,
+                balance_transaction: &txn,
+            });
+        }
+    }
     to_json(topup)
 }
 
@@ -225,52 +245,57 @@ pub async fn create(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let input = CreateTopup::parse(body::form(&req, payload).await?)?;
+    let params = body::form(&req, payload).await?;
+    let fingerprint = params.fingerprint();
+    let input = CreateTopup::parse(params)?;
+    let account = &auth.account;
     let now = state.clock.now();
-    let (seq, id) = state.ids.topup();
-    let plan = state.planner.plan(
-        &Subject {
-            seq,
+    idempotent::run(&req, account, fingerprint, now, || {
+        let (seq, id) = state.ids.topup();
+        let plan = state.planner.plan(
+            &Subject {
+                seq,
+                amount: input.amount,
+                currency: input.currency,
+                metadata: &input.metadata,
+                source: input.source,
+            },
+            now,
+        )?;
+        let topup = Topup {
+            id: Arc::from(id),
             amount: input.amount,
             currency: input.currency,
-            metadata: &input.metadata,
+            created: now.div_euclid(1000),
+            description: input.description,
+            metadata: input.metadata,
             source: input.source,
-        },
-        now,
-    )?;
-    let topup = Topup {
-        id: Arc::from(id),
-        amount: input.amount,
-        currency: input.currency,
-        created: now.div_euclid(1000),
-        description: input.description,
-        metadata: input.metadata,
-        source: input.source,
-        statement_descriptor: input.statement_descriptor.map(Into::into),
-        transfer_group: input.transfer_group.map(Into::into),
-        payment_method: input.payment_method.map(Into::into),
-        ach_network: input.ach_network,
-        status: TopupStatus::Pending,
-        failure: None,
-        expected_availability_date: Some(ceil_seconds(plan.due)),
-        balance_transaction: None,
-        seq,
-        due: Some(plan.due),
-        planned: plan.outcome,
-        status_changed_at: now,
-    };
-    // Render before storing: the answer to a create always says `pending`,
-    // even when the top-up is due at once.
-    let body = render(&auth.account, &topup, &input.expand);
-    let id = topup.id.clone();
-    if !auth.account.topups.insert(topup) {
-        return Err(ApiError::invalid("An object with this id already exists.")
-            .with_status(StatusCode::CONFLICT));
-    }
-    state
-        .scheduler
-        .schedule(plan.due, seq, auth.account.clone(), id);
-    Ok(json_bytes(body))
+            statement_descriptor: input.statement_descriptor.map(Into::into),
+            transfer_group: input.transfer_group.map(Into::into),
+            payment_method: input.payment_method.map(Into::into),
+            ach_network: input.ach_network,
+            status: TopupStatus::Pending,
+            failure: None,
+            expected_availability_date: Some(ceil_seconds(
+                plan.due.saturating_add(state.available_after),
+            )),
+            balance_transaction: None,
+            seq,
+            due: Some(plan.due),
+            planned: plan.outcome,
+            status_changed_at: now,
+        };
+        // Render before storing: the answer to a create always says
+        // `pending`, even when the top-up is due at once.
+        let body = to_json(&topup);
+        let id = topup.id.clone();
+        if !account.topups.insert(topup) {
+            return Err(ApiError::invalid("An object with this id already exists.")
+                .with_status(StatusCode::CONFLICT));
+        }
+        state.scheduler.schedule(plan.due, seq, account.clone(), id);
+        Ok(body)
+    })
 }
 
 pub async fn retrieve(
@@ -281,8 +306,10 @@ pub async fn retrieve(
 ) -> Result<HttpResponse, ApiError> {
     let expand = expand_only(body::query(&req)?)?;
     let account = &auth.account;
+    let now = state.clock.now();
+    let expand_txn = expand.has("balance_transaction");
     account
-        .read_topup(&id, state.clock.now(), |t| render(account, t, &expand))
+        .read_topup(&id, now, |t| render(account, t, expand_txn, now))
         .map(json_bytes)
         .ok_or_else(|| not_found(&id))
 }
@@ -294,24 +321,33 @@ pub async fn update(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let input = UpdateTopup::parse(body::form(&req, payload).await?)?;
+    let params = body::form(&req, payload).await?;
+    let fingerprint = params.fingerprint();
+    let input = UpdateTopup::parse(params)?;
     let account = &auth.account;
     let now = state.clock.now();
-    let mut topup = account.topups.get_mut(&id).ok_or_else(|| not_found(&id))?;
-    account.settle_locked(&mut topup, now);
-    // Compute the new metadata first: an error leaves the top-up as it was.
-    let metadata = input
-        .metadata
-        .as_ref()
-        .map(|m| topup.metadata.updated(m))
-        .transpose()?;
-    if let Some(m) = metadata {
-        topup.metadata = m;
-    }
-    if let Some(d) = input.description {
-        topup.description = d;
-    }
-    Ok(json_bytes(render(account, &topup, &input.expand)))
+    idempotent::run(&req, account, fingerprint, now, || {
+        let mut topup = account.topups.get_mut(&id).ok_or_else(|| not_found(&id))?;
+        account.settle_locked(&mut topup, now);
+        // Compute the new metadata first: an error leaves the top-up as it was.
+        let metadata = input
+            .metadata
+            .as_ref()
+            .map(|m| topup.metadata.updated(m))
+            .transpose()?;
+        if let Some(m) = metadata {
+            topup.metadata = m;
+        }
+        if let Some(d) = input.description {
+            topup.description = d;
+        }
+        Ok(render(
+            account,
+            &topup,
+            input.expand.has("balance_transaction"),
+            now,
+        ))
+    })
 }
 
 pub async fn cancel(
@@ -321,14 +357,23 @@ pub async fn cancel(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let expand = expand_only(body::form(&req, payload).await?)?;
+    let params = body::form(&req, payload).await?;
+    let fingerprint = params.fingerprint();
+    let expand = expand_only(params)?;
     let account = &auth.account;
     let now = state.clock.now();
-    let mut topup = account.topups.get_mut(&id).ok_or_else(|| not_found(&id))?;
-    // Settlement that came due first wins; the cancel then says so.
-    account.settle_locked(&mut topup, now);
-    account.apply(&mut topup, Transition::Cancel, now)?;
-    Ok(json_bytes(render(account, &topup, &expand)))
+    idempotent::run(&req, account, fingerprint, now, || {
+        let mut topup = account.topups.get_mut(&id).ok_or_else(|| not_found(&id))?;
+        // Settlement that came due first wins; the cancel then says so.
+        account.settle_locked(&mut topup, now);
+        account.apply(&mut topup, Transition::Cancel, now)?;
+        Ok(render(
+            account,
+            &topup,
+            expand.has("balance_transaction"),
+            now,
+        ))
+    })
 }
 
 pub async fn list(
@@ -339,19 +384,22 @@ pub async fn list(
     let input = ListTopups::parse(body::query(&req)?)?;
     let account = &auth.account;
     let now = state.clock.now();
+    let expand_txn = input.expand.has("data.balance_transaction");
     let (items, has_more) = account
         .topups
         .page(&input.page, |id| {
             account.read_topup(id, now, |t| {
                 let keep = input.status.is_none_or(|s| s == t.status)
                     && input.amount.contains(t.amount.get());
-                keep.then(|| render(account, t, &input.expand))
+                keep.then(|| render(account, t, expand_txn, now))
             })?
         })
-        .map_err(|_| {
-            let cursor = &input.page.cursor;
-            ApiError::no_such(OBJECT, cursor.id().unwrap_or_default(), cursor.param())
-                .with_status(StatusCode::BAD_REQUEST)
-        })?;
+        .map_err(|_| unknown_cursor(OBJECT, &input.page.cursor))?;
     Ok(json_bytes(list_json(URL, &items, has_more)))
+}
+
+/// The cursor of a list named an object that does not exist.
+pub fn unknown_cursor(object: &str, cursor: &Cursor) -> ApiError {
+    ApiError::no_such(object, cursor.id().unwrap_or_default(), cursor.param())
+        .with_status(StatusCode::BAD_REQUEST)
 }

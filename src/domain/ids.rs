@@ -72,9 +72,10 @@ impl IdGenerator {
         (n, draw("tu_", self.seed, n, 24))
     }
 
-    pub fn balance_transaction(&self) -> String {
+    /// The next balance transaction's sequence number and id.
+    pub fn balance_transaction(&self) -> (u64, String) {
         let n = self.txns.fetch_add(1, Ordering::Relaxed);
-        draw("txn_", self.seed ^ 0x7478_6e5f, n, 24)
+        (n, draw("txn_", self.seed ^ 0x7478_6e5f, n, 24))
     }
 
     /// `req_` + 14 alphanumerics, as Stripe's request ids.

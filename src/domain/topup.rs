@@ -233,8 +233,14 @@ pub struct Topup {
 }
 
 impl Topup {
-    /// Applies `t` if the current status allows it.
-    pub fn transition(&mut self, t: Transition, now: Millis) -> Result<(), IllegalTransition> {
+    /// Applies `t` if the current status allows it. On success the funds
+    /// are expected at `available_at`.
+    pub fn transition(
+        &mut self,
+        t: Transition,
+        now: Millis,
+        available_at: Millis,
+    ) -> Result<(), IllegalTransition> {
         if self.status != t.source() {
             return Err(IllegalTransition {
                 from: self.status,
@@ -247,8 +253,7 @@ impl Topup {
         match t {
             Transition::Fail(code) => self.failure = Some(code),
             Transition::Succeed => {
-                // Funds are available from settlement on.
-                self.expected_availability_date = Some(ceil_seconds(now));
+                self.expected_availability_date = Some(ceil_seconds(available_at));
             }
             Transition::Cancel | Transition::Reverse => {}
         }
@@ -272,6 +277,18 @@ impl Topup {
 impl Serialize for Topup {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.serialize_with(s, None::<&()>)
+    }
+}
+
+/// A top-up with its balance transaction expanded.
+pub struct WithTxn<'a, B: Serialize + ?Sized> {
+    pub topup: &'a Topup,
+    pub balance_transaction: &'a B,
+}
+
+impl<B: Serialize + ?Sized> Serialize for WithTxn<'_, B> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.topup.serialize_with(s, Some(self.balance_transaction))
     }
 }
 
@@ -382,7 +399,7 @@ mod tests {
                     (TopupStatus::Pending, Succeed | Fail(_) | Cancel)
                         | (TopupStatus::Succeeded, Reverse)
                 );
-                let result = topup.transition(t, 5_000);
+                let result = topup.transition(t, 5_000, 5_000);
                 assert_eq!(result.is_ok(), legal, "{from:?} -> {t:?}");
                 if legal {
                     assert_eq!(topup.status, t.target());
@@ -397,7 +414,7 @@ mod tests {
     #[test]
     fn failure_sets_code_and_message() {
         let mut t = sample();
-        t.transition(Transition::Fail(FailureCode::AccountClosed), 1)
+        t.transition(Transition::Fail(FailureCode::AccountClosed), 1, 1)
             .unwrap();
         let v: serde_json::Value = serde_json::to_value(&t).unwrap();
         assert_eq!(v["failure_code"], "account_closed");
@@ -408,7 +425,7 @@ mod tests {
     fn cancel_message() {
         let mut t = sample();
         t.status = TopupStatus::Succeeded;
-        let e: ApiError = t.transition(Transition::Cancel, 1).unwrap_err().into();
+        let e: ApiError = t.transition(Transition::Cancel, 1, 1).unwrap_err().into();
         assert_eq!(e.message, "You cannot cancel this top-up because it has a status of succeeded. Only a top-up with a status of pending may be canceled.");
     }
 }

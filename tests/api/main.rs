@@ -9,5 +9,6 @@ mod encoding;
 mod helpers;
 mod lifecycle;
 mod list;
+mod money;
 mod retrieve_update;
 mod stripe_rust;

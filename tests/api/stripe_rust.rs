@@ -162,3 +162,35 @@ async fn errors_come_back_as_typed_stripe_errors() {
     let err = ListTopup::new().send(&live).await.unwrap_err();
     assert!(matches!(err, StripeError::Stripe(_, 401)), "{err:?}");
 }
+
+#[tokio::test]
+async fn expanded_balance_transaction_and_the_balance() {
+    let app = TestApp::spawn().await;
+    let client = client(&app, &fresh_key());
+    let t = CreateTopup::new(4200, Currency::USD)
+        .send(&client)
+        .await
+        .unwrap();
+    app.advance(5);
+    let t = RetrieveTopup::new(t.id)
+        .expand(vec!["balance_transaction".to_string()])
+        .send(&client)
+        .await
+        .unwrap();
+    let txn = match t.balance_transaction {
+        Some(stripe_types::Expandable::Object(txn)) => txn,
+        other => panic!("expected an expanded transaction, got {other:?}"),
+    };
+    assert_eq!(txn.amount, 4200);
+    assert_eq!(txn.net, 4200);
+    assert_eq!(txn.fee, 0);
+    assert_eq!(txn.type_, stripe_shared::BalanceTransactionType::Topup);
+    let balance = stripe_core::balance::RetrieveForMyAccountBalance::new()
+        .send(&client)
+        .await
+        .unwrap();
+    assert_eq!(balance.available.len(), 1);
+    assert_eq!(balance.available[0].amount, 4200);
+    assert_eq!(balance.available[0].currency, Currency::USD);
+    assert_eq!(balance.pending[0].amount, 0);
+}

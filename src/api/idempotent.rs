@@ -1,0 +1,76 @@
+//! Runs a POST handler's work under its `Idempotency-Key`, if it has one.
+
+use super::respond::json_bytes;
+use super::RequestId;
+use crate::domain::topup::Millis;
+use crate::error::ApiError;
+use crate::idempotency::{check_key, Begin, Saved};
+use crate::store::Account;
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::StatusCode;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
+
+const KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// Runs `work` (whose parameters were already validated, so the endpoint
+/// has "begun executing") and saves its result under the request's key;
+/// a retry gets the saved result with `Idempotent-Replayed: true`.
+pub fn run(
+    req: &HttpRequest,
+    account: &Account,
+    fingerprint: u64,
+    now: Millis,
+    work: impl FnOnce() -> Result<Vec<u8>, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(raw) = req.headers().get(KEY) else {
+        return work().map(json_bytes);
+    };
+    let key = String::from_utf8_lossy(raw.as_bytes()).into_owned();
+    check_key(&key)?;
+    let endpoint = format!("{} {}", req.method(), req.path());
+    let echo = HeaderValue::from_bytes(raw.as_bytes()).ok();
+    match account.idempotency.begin(&key, &endpoint, fingerprint, now) {
+        Begin::Refuse(e) => Err(e),
+        Begin::Replay(saved) => {
+            let mut res = HttpResponse::build(saved.status);
+            res.insert_header((CONTENT_TYPE, "application/json"))
+                .insert_header(("idempotent-replayed", "true"))
+                .insert_header(("original-request", saved.request_id.as_str()));
+            if let Some(v) = echo {
+                res.insert_header((KEY, v));
+            }
+            Ok(res.body(saved.body.clone()))
+        }
+        Begin::Run => {
+            let result = work();
+            let (status, body) = match &result {
+                Ok(body) => (StatusCode::OK, body.clone()),
+                Err(e) => (e.status, e.body()),
+            };
+            let request_id = req
+                .extensions()
+                .get::<RequestId>()
+                .map(|r| r.0.clone())
+                .unwrap_or_default();
+            account.idempotency.finish(
+                &key,
+                Saved {
+                    endpoint: endpoint.into(),
+                    fingerprint,
+                    status,
+                    body,
+                    request_id,
+                    at: now,
+                },
+            );
+            let mut res = match result {
+                Ok(body) => json_bytes(body),
+                Err(e) => e.error_response(),
+            };
+            if let Some(v) = echo {
+                res.headers_mut().insert(KEY, v);
+            }
+            Ok(res)
+        }
+    }
+}

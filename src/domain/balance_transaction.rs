@@ -1,0 +1,165 @@
+//! Balance transactions: the record of how a top-up (or its reversal)
+//! moved the balance.
+
+use super::currency::Currency;
+use super::topup::Millis;
+use crate::error::ApiError;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use std::sync::Arc;
+
+/// The balance transaction types the mock creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxnType {
+    Topup,
+    TopupReversal,
+}
+
+impl TxnType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TxnType::Topup => "topup",
+            TxnType::TopupReversal => "topup_reversal",
+        }
+    }
+}
+
+/// The `type` filter of the list: any of Stripe's types is accepted; the
+/// ones the mock never creates simply match nothing.
+pub const KNOWN_TYPES: &[&str] = &[
+    "adjustment",
+    "advance",
+    "advance_funding",
+    "anticipation_repayment",
+    "application_fee",
+    "application_fee_refund",
+    "charge",
+    "climate_order_purchase",
+    "climate_order_refund",
+    "connect_collection_transfer",
+    "contribution",
+    "issuing_authorization_hold",
+    "issuing_authorization_release",
+    "issuing_dispute",
+    "issuing_transaction",
+    "obligation_outbound",
+    "obligation_reversal_inbound",
+    "payment",
+    "payment_failure_refund",
+    "payment_network_reserve_hold",
+    "payment_network_reserve_release",
+    "payment_refund",
+    "payment_reversal",
+    "payment_unreconciled",
+    "payout",
+    "payout_cancel",
+    "payout_failure",
+    "payout_minimum_balance_hold",
+    "payout_minimum_balance_release",
+    "refund",
+    "refund_failure",
+    "reserve_transaction",
+    "reserved_funds",
+    "stripe_balance_payment_debit",
+    "stripe_balance_payment_debit_reversal",
+    "stripe_fee",
+    "stripe_fx_fee",
+    "tax_fee",
+    "topup",
+    "topup_reversal",
+    "transfer",
+    "transfer_cancel",
+    "transfer_failure",
+    "transfer_refund",
+];
+
+pub fn parse_type_filter(raw: &str) -> Result<Option<TxnType>, ApiError> {
+    match raw {
+        "topup" => Ok(Some(TxnType::Topup)),
+        "topup_reversal" => Ok(Some(TxnType::TopupReversal)),
+        other if KNOWN_TYPES.contains(&other) => Ok(None),
+        other => Err(ApiError::invalid(format!(
+            "Invalid type: must be one of {} (got {other})",
+            KNOWN_TYPES.join(", ")
+        ))
+        .with_param("type")),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BalanceTransaction {
+    pub id: Arc<str>,
+    pub kind: TxnType,
+    /// Signed: a reversal is negative.
+    pub amount: i64,
+    pub currency: Currency,
+    /// Seconds since the epoch.
+    pub created: i64,
+    /// When the funds become available, in milliseconds.
+    pub available_at: Millis,
+    pub description: Option<String>,
+    /// The top-up this transaction belongs to.
+    pub source: Arc<str>,
+    pub seq: u64,
+}
+
+impl BalanceTransaction {
+    pub fn is_available(&self, now: Millis) -> bool {
+        now >= self.available_at
+    }
+
+    pub fn status(&self, now: Millis) -> &'static str {
+        if self.is_available(now) {
+            "available"
+        } else {
+            "pending"
+        }
+    }
+
+    /// Serializes with `status` as of `now`, and `source` replaced by
+    /// `expanded` when given.
+    pub fn serialize_at<S: Serializer, B: Serialize + ?Sized>(
+        &self,
+        s: S,
+        now: Millis,
+        expanded: Option<&B>,
+    ) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("id", &*self.id)?;
+        m.serialize_entry("object", "balance_transaction")?;
+        m.serialize_entry("amount", &self.amount)?;
+        m.serialize_entry(
+            "available_on",
+            &super::topup::ceil_seconds(self.available_at),
+        )?;
+        m.serialize_entry("balance_type", "payments")?;
+        m.serialize_entry("created", &self.created)?;
+        m.serialize_entry("currency", &self.currency)?;
+        m.serialize_entry("description", &self.description)?;
+        m.serialize_entry("exchange_rate", &None::<f64>)?;
+        m.serialize_entry("fee", &0)?;
+        m.serialize_entry("fee_details", &[] as &[u8])?;
+        m.serialize_entry("net", &self.amount)?;
+        m.serialize_entry("reporting_category", self.kind.as_str())?;
+        match expanded {
+            Some(src) => m.serialize_entry("source", src)?,
+            None => m.serialize_entry("source", &*self.source)?,
+        }
+        m.serialize_entry("status", self.status(now))?;
+        m.serialize_entry("type", self.kind.as_str())?;
+        m.end()
+    }
+}
+
+/// A transaction rendered at a moment, optionally with its source expanded.
+pub struct TxnAt<'a, B: Serialize + ?Sized = ()> {
+    pub txn: &'a BalanceTransaction,
+    pub now: Millis,
+    pub source: Option<&'a B>,
+}
+
+impl<B: Serialize + ?Sized> Serialize for TxnAt<'_, B> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.txn.serialize_at(s, self.now, self.source)
+    }
+}
