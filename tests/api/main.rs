@@ -11,4 +11,5 @@ mod lifecycle;
 mod list;
 mod money;
 mod retrieve_update;
+mod stripe_041;
 mod stripe_rust;
