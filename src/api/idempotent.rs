@@ -27,9 +27,11 @@ pub fn run(
     };
     let key = String::from_utf8_lossy(raw.as_bytes()).into_owned();
     check_key(&key)?;
-    let endpoint = format!("{} {}", req.method(), req.path());
+    // Only POSTs run here, so the path names the endpoint, as in Stripe's
+    // message ('/v1/topups' vs '/v1/topups/tu_.../cancel').
+    let endpoint = req.path();
     let echo = HeaderValue::from_bytes(raw.as_bytes()).ok();
-    match account.idempotency.begin(&key, &endpoint, fingerprint, now) {
+    match account.idempotency.begin(&key, endpoint, fingerprint, now) {
         Begin::Refuse(e) => Err(e),
         Begin::Replay(saved) => {
             let mut res = HttpResponse::build(saved.status);

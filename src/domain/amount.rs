@@ -13,9 +13,15 @@ impl Amount {
     /// unit). Keeps every amount exact in JavaScript clients too.
     pub const MAX: i64 = 99_999_999;
 
-    /// Parses a positive amount from an already-integer value.
+    /// Parses a positive amount from an already-integer value, with
+    /// Stripe's wording for zero and for negative values.
     pub fn parse(value: i64, param: &str) -> Result<Self, ApiError> {
-        if value < 1 {
+        if value < 0 {
+            return Err(ApiError::invalid("Invalid positive integer")
+                .with_param(param)
+                .with_code(ErrorCode::ParameterInvalidInteger));
+        }
+        if value == 0 {
             return Err(
                 ApiError::invalid("This value must be greater than or equal to 1.")
                     .with_param(param)
@@ -44,7 +50,7 @@ mod tests {
     #[test]
     fn bounds() {
         assert!(Amount::parse(0, "amount").is_err());
-        assert!(Amount::parse(-5, "amount").is_err());
+        assert!(Amount::parse(-5, "amount").unwrap_err().message == "Invalid positive integer");
         assert_eq!(Amount::parse(1, "amount").unwrap().get(), 1);
         assert!(Amount::parse(Amount::MAX, "amount").is_ok());
         let e = Amount::parse(Amount::MAX + 1, "amount").unwrap_err();

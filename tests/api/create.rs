@@ -137,7 +137,7 @@ const CASES: &[Case] = &[
     ("amount=NaN&currency=usd", 400, "Invalid integer: NaN", Some("amount"), Some("parameter_invalid_integer")),
     ("amount=99999999999999999999999&currency=usd", 400, "Invalid integer: 99999999999999999999999", Some("amount"), Some("parameter_invalid_integer")),
     ("amount=0&currency=usd", 400, "This value must be greater than or equal to 1.", Some("amount"), Some("parameter_invalid_integer")),
-    ("amount=-100&currency=usd", 400, "This value must be greater than or equal to 1.", Some("amount"), Some("parameter_invalid_integer")),
+    ("amount=-100&currency=usd", 400, "Invalid positive integer", Some("amount"), Some("parameter_invalid_integer")),
     ("amount=100000000&currency=usd", 400, "Amount must be no more than 99999999.", Some("amount"), Some("amount_too_large")),
     ("amount[x]=1&currency=usd", 400, "Invalid string: {\"x\"=>\"1\"}", Some("amount"), None),
     ("amount=100&currency=usd&foo=bar", 400, "Received unknown parameter: foo", Some("foo"), Some("parameter_unknown")),

@@ -61,7 +61,7 @@ async fn a_key_belongs_to_its_parameters_endpoint_and_account() {
     assert_eq!(e["type"], "idempotency_error");
     let path = format!("/v1/topups/{}/cancel", t["id"].as_str().unwrap());
     let r = app.post_key(&path, "", "k").await;
-    let e = r.assert_error(400, &format!("Keys for idempotent requests can only be used for the same endpoint they were first used for ('POST /v1/topups' vs 'POST {path}'). Try using a key other than 'k' if you meant to execute a different request."));
+    let e = r.assert_error(400, &format!("Keys for idempotent requests can only be used for the same endpoint they were first used for ('/v1/topups' vs '{path}'). Try using a key other than 'k' if you meant to execute a different request."));
     assert_eq!(e["type"], "idempotency_error");
     // Nothing was canceled by the refused request.
     assert_eq!(

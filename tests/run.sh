@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The project's single test command. From the repository root:
+#
+#   tests/run.sh
+#
+# 1. Python SDK environment: a venv at target/sdk-venv with
+#    tests/sdk/python/requirements.txt (rebuilt when that file changes).
+# 2. Node SDK environment: `npm ci` in tests/sdk/node (rerun when
+#    package-lock.json changes).
+# 3. `cargo build` (the debug binary target/debug/topups-mock).
+# 4. `cargo test --all-targets`, then the Python (pytest) and Node
+#    (node --test) conformance suites, which drive the binary through the
+#    official Stripe SDKs.
+#
+# Every suite runs even if an earlier one failed; the exit status is
+# non-zero if any failed. Environment:
+#   PYTHON           interpreter for the venv (default: python3)
+#   TOPUPS_MOCK_BIN  server binary for the SDK suites (default:
+#                    target/debug/topups-mock)
+#   The SDK suites also need Stripe's OpenAPI subset at
+#   ../shared/stripe/openapi-subset.json relative to the repository root
+#   (TOPUPS_MOCK_OPENAPI overrides that path).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+section() {
+  printf '\n==== %s ====\n' "$*"
+}
+
+hash_of() {
+  sha256sum "$1" | cut -d' ' -f1
+}
+
+PYTHON=${PYTHON:-python3}
+VENV=target/sdk-venv
+PY_REQS=tests/sdk/python/requirements.txt
+NODE_DIR=tests/sdk/node
+
+section "Python SDK environment ($VENV)"
+py_stamp=$VENV/.requirements.sha256
+py_want=$(hash_of "$PY_REQS")
+if [[ -x $VENV/bin/python && -f $py_stamp && "$(cat "$py_stamp")" == "$py_want" ]]; then
+  echo "up to date"
+else
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$PY_REQS"
+  echo "$py_want" >"$py_stamp"
+  echo "installed $PY_REQS"
+fi
+
+section "Node SDK environment ($NODE_DIR/node_modules)"
+node_stamp=$NODE_DIR/node_modules/.package-lock.sha256
+node_want=$(hash_of "$NODE_DIR/package-lock.json")
+if [[ -f $node_stamp && "$(cat "$node_stamp")" == "$node_want" ]]; then
+  echo "up to date"
+else
+  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$node_want" >"$node_stamp"
+fi
+
+section "cargo build"
+cargo build
+
+failed=()
+
+section "cargo test --all-targets"
+cargo test --all-targets --no-fail-fast || failed+=("cargo test")
+
+section "Python SDK suite (stripe-python, tests/sdk/python)"
+"$VENV/bin/python" -m pytest tests/sdk/python || failed+=("python sdk suite")
+
+section "Node SDK suite (stripe-node, tests/sdk/node)"
+node --test --test-reporter=spec "$NODE_DIR"/*.test.mjs || failed+=("node sdk suite")
+
+section "Summary"
+if ((${#failed[@]})); then
+  printf 'FAILED: %s\n' "${failed[@]}"
+  echo "suites: $((3 - ${#failed[@]})) passed, ${#failed[@]} failed"
+  exit 1
+fi
+echo "suites: 3 passed, 0 failed"

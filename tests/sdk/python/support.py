@@ -1,0 +1,435 @@
+"""Support code for the Python SDK conformance suite (fixtures in conftest.py).
+
+Every test talks to a real topups-mock process through the official
+``stripe`` package. Each server is started with ``--port 0 --clock manual
+--log-level warn`` (plus whatever flags a test asks for) and announces its
+address on one stdout line. The binary is ``$TOPUPS_MOCK_BIN`` or
+``target/debug/topups-mock`` under the repository root.
+
+Every response the SDK receives goes through :class:`ValidatingHTTPClient`,
+which checks the body against Stripe's OpenAPI subset (see
+``tests/sdk/schema``) and that a ``Request-Id`` header is present. A
+violation fails the test that made the request.
+
+Features that the server may not have yet are probed once per session (see
+:class:`Features`); tests that need a missing one are skipped with a reason
+that starts with ``unimplemented:``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import queue
+import secrets
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import pytest
+import stripe
+from stripe._http_client import RequestsClient
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO_ROOT / "tests" / "sdk" / "schema"))
+
+from openapi_schema import OpenApiValidator, SchemaViolation  # noqa: E402
+
+BASE_FLAGS = ["--port", "0", "--clock", "manual", "--log-level", "warn"]
+LISTEN_PREFIX = "topups-mock listening on "
+START_TIMEOUT = 15.0
+
+
+# --------------------------------------------------------------------------
+# The server process
+
+
+class ServerUnsupported(Exception):
+    """The binary refused its command line (an unknown flag)."""
+
+
+def server_bin() -> Path:
+    configured = os.environ.get("TOPUPS_MOCK_BIN", "target/debug/topups-mock")
+    path = Path(configured)
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    return path
+
+
+_running: "set[MockServer]" = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for srv in list(_running):
+        srv.stop()
+
+
+class MockServer:
+    def __init__(self, flags: Sequence[str] = ()):
+        self.flags = list(flags)
+        binary = server_bin()
+        if not binary.is_file():
+            raise RuntimeError(
+                f"server binary {binary} not found: run `cargo build` first "
+                "or set TOPUPS_MOCK_BIN"
+            )
+        self._stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [str(binary), *BASE_FLAGS, *self.flags],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
+        _running.add(self)
+        lines: "queue.Queue[Optional[str]]" = queue.Queue()
+
+        def pump() -> None:
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        try:
+            line = lines.get(timeout=START_TIMEOUT)
+        except queue.Empty:
+            self.stop()
+            raise RuntimeError(
+                f"server {self.flags} printed no address within {START_TIMEOUT}s:\n"
+                + self.stderr_text()
+            )
+        if line is None or not line.startswith(LISTEN_PREFIX):
+            self.proc.wait(timeout=5)
+            err = self.stderr_text()
+            self.stop()
+            if "unexpected argument" in err:
+                raise ServerUnsupported(err.strip())
+            raise RuntimeError(
+                f"server {self.flags} did not start (first stdout line {line!r}):\n{err}"
+            )
+        self.url = line[len(LISTEN_PREFIX):].strip()
+        parsed = urllib.parse.urlsplit(self.url)
+        self.host = parsed.hostname
+        self.port = parsed.port
+
+    def stderr_text(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode("utf-8", "replace")
+
+    def stop(self) -> None:
+        _running.discard(self)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    # Plain HTTP, for probes and for checks that must bypass the SDK.
+    def http(
+        self,
+        method: str,
+        path: str,
+        key: Optional[str] = "sk_test_probe",
+        data: Optional[Dict[str, str]] = None,
+        headers: Optional[Dict[str, str]] = None,
+    ) -> "RawResponse":
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        req = urllib.request.Request(self.url + path, data=body, method=method)
+        if key is not None:
+            req.add_header("Authorization", f"Bearer {key}")
+        if body is not None:
+            req.add_header("Content-Type", "application/x-www-form-urlencoded")
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as res:
+                return RawResponse(res.status, dict(res.headers), res.read())
+        except urllib.error.HTTPError as e:
+            return RawResponse(e.code, dict(e.headers), e.read())
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: Dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def header(self, name: str) -> Optional[str]:
+        for k, v in self.headers.items():
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    @property
+    def unrouted(self) -> bool:
+        """404 for a URL the server has no route for."""
+        if self.status != 404:
+            return False
+        try:
+            msg = self.json()["error"]["message"]
+        except Exception:
+            return True
+        return msg.startswith("Unrecognized request URL")
+
+
+def start_or_skip(flags: Sequence[str]) -> MockServer:
+    try:
+        return MockServer(flags)
+    except ServerUnsupported as e:
+        pytest.skip(f"unimplemented: server rejects flags {list(flags)}: {e}")
+
+
+# --------------------------------------------------------------------------
+# Schema-checking HTTP client for the SDK
+
+
+@dataclass
+class Exchange:
+    method: str
+    url: str
+    request_headers: Dict[str, str]
+    post_data: Optional[str]
+    status: int
+    headers: Dict[str, str]
+    body: bytes
+    elapsed: float
+    schema: Optional[str] = None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def header(self, name: str) -> Optional[str]:
+        for k, v in self.headers.items():
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def request_header(self, name: str) -> Optional[str]:
+        for k, v in self.request_headers.items():
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    @property
+    def path(self) -> str:
+        return urllib.parse.urlsplit(self.url).path
+
+
+@dataclass
+class Recorder:
+    validator: OpenApiValidator
+    exchanges: List[Exchange] = field(default_factory=list)
+    violations: List[str] = field(default_factory=list)
+
+    def check(self, ex: Exchange) -> None:
+        where = f"{ex.method.upper()} {ex.path} -> {ex.status}"
+        rid = ex.header("Request-Id")
+        if not rid or not rid.startswith("req_"):
+            self.fail(f"{where}: missing or malformed Request-Id header: {rid!r}")
+        ctype = ex.header("Content-Type") or ""
+        if not ctype.startswith("application/json"):
+            self.fail(f"{where}: Content-Type is {ctype!r}, not application/json")
+        try:
+            body = ex.json()
+        except ValueError:
+            self.fail(f"{where}: body is not JSON: {ex.body[:500]!r}")
+        try:
+            ex.schema = self.validator.validate_response(ex.method, ex.path, ex.status, body)
+        except SchemaViolation as e:
+            self.fail(str(e))
+
+    def fail(self, message: str) -> None:
+        self.violations.append(message)
+        raise SchemaViolation(message)
+
+    def requests_to(self, method: str, path: str) -> List[Exchange]:
+        return [
+            e for e in self.exchanges
+            if e.method.upper() == method.upper() and e.path == path
+        ]
+
+    @property
+    def last(self) -> Exchange:
+        return self.exchanges[-1]
+
+
+class ValidatingHTTPClient(RequestsClient):
+    """The SDK's default (requests) client, checking every response body."""
+
+    def __init__(self, recorder: Recorder, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.recorder = recorder
+
+    def request(self, method, url, headers, post_data=None):  # type: ignore[override]
+        start = time.monotonic()
+        content, status, rheaders = super().request(method, url, headers, post_data)
+        ex = Exchange(
+            method=method,
+            url=url,
+            request_headers=dict(headers or {}),
+            post_data=post_data if isinstance(post_data, str) else (
+                post_data.decode() if isinstance(post_data, bytes) else None
+            ),
+            status=status,
+            headers=dict(rheaders),
+            body=content,
+            elapsed=time.monotonic() - start,
+        )
+        self.recorder.exchanges.append(ex)
+        self.recorder.check(ex)
+        return content, status, rheaders
+
+    def _sleep_time_seconds(self, num_retries: int) -> float:
+        # The SDK's own backoff (0.5 s and up) only slows the suite down.
+        return 0.01
+
+
+def random_key(prefix: str = "sk_test_") -> str:
+    alphabet = string.ascii_letters + string.digits
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(24))
+
+
+# --------------------------------------------------------------------------
+# Feature probes
+
+
+class Features:
+    """Which coming features the server under test has, probed once each."""
+
+    def __init__(self, server: MockServer):
+        self.server = server
+        self._cache: Dict[str, Optional[str]] = {}
+        self._settle0: Optional[MockServer] = None
+
+    def close(self) -> None:
+        if self._settle0 is not None:
+            self._settle0.stop()
+
+    def _settle_now_server(self) -> MockServer:
+        if self._settle0 is None:
+            self._settle0 = MockServer(["--settle-after", "0s"])
+        return self._settle0
+
+    def missing(self, name: str) -> Optional[str]:
+        """None if the feature is there, else why it is taken as missing."""
+        if name not in self._cache:
+            self._cache[name] = getattr(self, "_probe_" + name)()
+        return self._cache[name]
+
+    def require(self, *names: str) -> None:
+        for name in names:
+            why = self.missing(name)
+            if why is not None:
+                pytest.skip(f"unimplemented: {name}: {why}")
+
+    def _unrouted(self, method: str, path: str, data=None) -> Optional[str]:
+        r = self.server.http(method, path, key=random_key(), data=data)
+        if r.unrouted:
+            return f"{method} {path} answers 404 Unrecognized request URL"
+        return None
+
+    def _probe_clock(self):
+        return self._unrouted("GET", "/v1/test_helpers/clock")
+
+    def _probe_topup_helpers(self):
+        return self._unrouted("POST", "/v1/test_helpers/topups/tu_probe/succeed", {})
+
+    def _probe_reset(self):
+        return self._unrouted("POST", "/v1/test_helpers/reset", {})
+
+    def _probe_balance(self):
+        return self._unrouted("GET", "/v1/balance")
+
+    def _probe_balance_transactions(self):
+        return self._unrouted("GET", "/v1/balance_transactions")
+
+    def _probe_idempotency(self):
+        key = random_key()
+        idem = "probe-" + secrets.token_hex(8)
+        data = {"amount": "100", "currency": "usd"}
+        h = {"Idempotency-Key": idem}
+        first = self.server.http("POST", "/v1/topups", key=key, data=data, headers=h)
+        second = self.server.http("POST", "/v1/topups", key=key, data=data, headers=h)
+        if first.status != 200:
+            return f"probe create failed: {first.status} {first.body[:200]!r}"
+        if second.header("Idempotent-Replayed") != "true":
+            return "a repeated Idempotency-Key is not answered with Idempotent-Replayed: true"
+        return None
+
+    def _probe_mock_outcome(self):
+        srv = self._settle_now_server()
+        key = random_key()
+        r = srv.http("POST", "/v1/topups", key=key, data={
+            "amount": "100", "currency": "usd", "metadata[mock_outcome]": "failed",
+        })
+        if r.status != 200:
+            return f"create with metadata[mock_outcome] answered {r.status}"
+        status = srv.http("GET", f"/v1/topups/{r.json()['id']}", key=key).json()["status"]
+        if status != "failed":
+            return f"metadata[mock_outcome]=failed settled as {status!r}"
+        return None
+
+    def _probe_mock_settle_after(self):
+        srv = self._settle_now_server()
+        key = random_key()
+        r = srv.http("POST", "/v1/topups", key=key, data={
+            "amount": "100", "currency": "usd", "metadata[mock_settle_after]": "30s",
+        })
+        if r.status != 200:
+            return f"create with metadata[mock_settle_after] answered {r.status}"
+        status = srv.http("GET", f"/v1/topups/{r.json()['id']}", key=key).json()["status"]
+        if status != "pending":
+            return (
+                "metadata[mock_settle_after]=30s on a --settle-after 0s server "
+                f"settled at once ({status!r})"
+            )
+        return None
+
+    def _probe_balance_transaction_link(self):
+        """Succeeded top-ups carry a txn_ balance transaction."""
+        srv = self._settle_now_server()
+        key = random_key()
+        r = srv.http("POST", "/v1/topups", key=key, data={"amount": "100", "currency": "usd"})
+        got = srv.http("GET", f"/v1/topups/{r.json()['id']}", key=key).json()
+        if got.get("status") != "succeeded":
+            return f"top-up did not settle on a --settle-after 0s server ({got.get('status')!r})"
+        if not got.get("balance_transaction"):
+            return "a succeeded top-up has balance_transaction null"
+        return None
+
+
+# --------------------------------------------------------------------------
+# Mock-only endpoints
+
+
+def helper(client: stripe.StripeClient, method: str, path: str, **params: Any) -> Dict[str, Any]:
+    """A mock-only endpoint through the SDK's raw request (still validated).
+    Errors raise the SDK's typed exceptions; success returns the JSON body."""
+    return client.raw_request(method, path, **params).data
+
+
+def clock(client: stripe.StripeClient) -> Dict[str, Any]:
+    return helper(client, "get", "/v1/test_helpers/clock")
+
+
+def advance(client: stripe.StripeClient, seconds: int) -> Dict[str, Any]:
+    return helper(client, "post", "/v1/test_helpers/clock/advance", seconds=seconds)
