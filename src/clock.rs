@@ -52,7 +52,16 @@ impl Clock {
     pub fn advance(&self, by: Millis) -> Option<Millis> {
         match self.mode {
             ClockMode::Real => None,
-            ClockMode::Manual => Some(self.manual.fetch_add(by, Ordering::AcqRel) + by),
+            ClockMode::Manual => {
+                // Saturating: a huge step parks the clock at the end of time
+                // rather than wrapping it into the past.
+                let step = |t: Millis| Some(t.saturating_add(by.max(0)));
+                let before = self
+                    .manual
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, step)
+                    .unwrap_or_else(|t| t);
+                Some(before.saturating_add(by.max(0)))
+            }
         }
     }
 }
@@ -68,5 +77,7 @@ mod tests {
         assert_eq!(c.advance(500), Some(1_500));
         assert_eq!(c.now(), 1_500);
         assert_eq!(Clock::new(ClockMode::Real, None).advance(1), None);
+        assert_eq!(c.advance(i64::MAX), Some(i64::MAX));
+        assert_eq!(c.now(), i64::MAX);
     }
 }

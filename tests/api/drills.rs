@@ -289,6 +289,19 @@ async fn the_clock_endpoints() {
     // Created times follow the clock.
     let t = app.create_amount(1).await;
     assert_eq!(t["created"], start + 3);
+    // The end of time is as far as it goes; nothing wraps or panics.
+    let far = app
+        .post("/v1/test_helpers/clock/advance", "seconds=9223372036854775")
+        .await;
+    assert_eq!(far.ok()["now_ms"], i64::MAX);
+    let t = app.create("amount=1&currency=usd").await;
+    assert_eq!(t["status"], "pending");
+    app.post(
+        "/v1/test_helpers/clock/advance",
+        "seconds=9223372036854775807",
+    )
+    .await
+    .assert_error(400, "The clock cannot move that far.");
     // A real clock cannot be advanced.
     let real = TestApp::spawn_with(Config {
         clock: topups_mock::ClockMode::Real,
