@@ -4,7 +4,7 @@
 use crate::helpers::{fresh_key, TestApp};
 use futures_util::TryStreamExt;
 use std::collections::HashMap;
-use stripe::{Client, ClientBuilder, StripeError};
+use stripe::{Client, ClientBuilder, StripeError, StripeRequest};
 use stripe_connect::topup::{
     CancelTopup, CreateTopup, ListTopup, ListTopupStatus, RetrieveTopup, UpdateTopup,
 };
@@ -193,4 +193,51 @@ async fn expanded_balance_transaction_and_the_balance() {
     assert_eq!(balance.available[0].amount, 4200);
     assert_eq!(balance.available[0].currency, Currency::USD);
     assert_eq!(balance.pending[0].amount, 0);
+}
+
+/// A retrying client against injected 500s: each retry executes afresh
+/// (an injected error saves nothing), so exactly one top-up is made.
+#[tokio::test]
+async fn retries_through_injected_errors_make_one_topup() {
+    let app = TestApp::spawn_with(topups_mock::Config {
+        error_rate: 0.5,
+        seed: Some(5),
+        ..topups_mock::Config::default()
+    })
+    .await;
+    let key = fresh_key();
+    let client = ClientBuilder::new(key.as_str())
+        .url(app.server.url())
+        .request_strategy(stripe::RequestStrategy::Retry(10))
+        .build()
+        .unwrap();
+    for amount in [101, 102, 103] {
+        let t = CreateTopup::new(amount, Currency::USD)
+            .customize()
+            .request_strategy(stripe::RequestStrategy::Idempotent(
+                stripe::IdempotencyKey::new(format!("order-{amount}")).unwrap(),
+            ))
+            .send(&client)
+            .await;
+        // Idempotent runs once: it may meet an injected 500, which the
+        // typed error reports; the retry strategy then makes it anyway.
+        if let Err(StripeError::Stripe(e, status)) = &t {
+            assert_eq!(*status, 500);
+            assert_eq!(e.type_, stripe_shared::ApiErrorsType::ApiError);
+        }
+        CreateTopup::new(amount, Currency::USD).send(&client).await.expect("retried to success");
+    }
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        if let Ok(page) = ListTopup::new().limit(100).send(&client).await {
+            seen = page.data.iter().map(|t| t.amount).collect();
+            break;
+        }
+    }
+    seen.sort();
+    // The retried creates made one top-up each; the idempotent ones made
+    // one each if they got through.
+    let retried = seen.iter().filter(|a| [101, 102, 103].contains(*a)).count();
+    assert!((3..=6).contains(&retried), "{seen:?}");
+    assert_eq!(seen.len(), retried);
 }
