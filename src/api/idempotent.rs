@@ -1,5 +1,7 @@
 //! Runs a POST handler's work under its `Idempotency-Key`, if it has one.
 
+use super::body;
+use super::form::Params;
 use super::respond::json_bytes;
 use super::RequestId;
 use crate::domain::topup::Millis;
@@ -8,9 +10,26 @@ use crate::idempotency::{check_key, Begin, Saved};
 use crate::store::Account;
 use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use actix_web::http::StatusCode;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 const KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// The shape of every POST handler: read the parameters, parse them into
+/// a typed request (a failure here is not saved under the key), then run
+/// `work` with it under the request's idempotency key.
+pub async fn post<I>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    account: &Account,
+    now: Millis,
+    parse: impl FnOnce(Params) -> Result<I, ApiError>,
+    work: impl FnOnce(I) -> Result<Vec<u8>, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let params = body::form(req, payload).await?;
+    let fingerprint = params.fingerprint();
+    let input = parse(params)?;
+    run(req, account, fingerprint, now, || work(input))
+}
 
 /// Runs `work` (whose parameters were already validated, so the endpoint
 /// has "begun executing") and saves its result under the request's key;

@@ -29,60 +29,42 @@ pub const DEFAULT_API_VERSION: &str = "2026-10-28.endive";
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// A resource whose other methods get Stripe's 404.
+fn resource(paths: &[&str]) -> actix_web::Resource {
+    web::resource(paths.to_vec()).default_service(web::to(not_found))
+}
+
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/v1/topups")
+        resource(&["/v1/topups"])
             .route(web::get().to(topups::list))
-            .route(web::post().to(topups::create))
-            .default_service(web::to(not_found)),
+            .route(web::post().to(topups::create)),
     )
     .service(
-        web::resource("/v1/topups/{id}")
+        resource(&["/v1/topups/{id}"])
             .route(web::get().to(topups::retrieve))
-            .route(web::post().to(topups::update))
-            .default_service(web::to(not_found)),
+            .route(web::post().to(topups::update)),
+    )
+    .service(resource(&["/v1/topups/{id}/cancel"]).route(web::post().to(topups::cancel)))
+    .service(resource(&["/v1/balance"]).route(web::get().to(balance::balance)))
+    .service(
+        resource(&["/v1/balance_transactions", "/v1/balance/history"])
+            .route(web::get().to(balance::list)),
     )
     .service(
-        web::resource("/v1/topups/{id}/cancel")
-            .route(web::post().to(topups::cancel))
-            .default_service(web::to(not_found)),
+        resource(&["/v1/balance_transactions/{id}", "/v1/balance/history/{id}"])
+            .route(web::get().to(balance::retrieve)),
+    )
+    .service(resource(&["/v1/test_helpers/clock"]).route(web::get().to(test_helpers::clock)))
+    .service(
+        resource(&["/v1/test_helpers/clock/advance"]).route(web::post().to(test_helpers::advance)),
     )
     .service(
-        web::resource("/v1/balance")
-            .route(web::get().to(balance::balance))
-            .default_service(web::to(not_found)),
+        resource(&["/v1/test_helpers/topups/{id}/{action}"])
+            .route(web::post().to(test_helpers::transition)),
     )
-    .service(
-        web::resource(["/v1/balance_transactions", "/v1/balance/history"])
-            .route(web::get().to(balance::list))
-            .default_service(web::to(not_found)),
-    )
-    .service(
-        web::resource(["/v1/balance_transactions/{id}", "/v1/balance/history/{id}"])
-            .route(web::get().to(balance::retrieve))
-            .default_service(web::to(not_found)),
-    )
-    .service(
-        web::resource("/v1/test_helpers/clock")
-            .route(web::get().to(test_helpers::clock))
-            .default_service(web::to(not_found)),
-    )
-    .service(
-        web::resource("/v1/test_helpers/clock/advance")
-            .route(web::post().to(test_helpers::advance))
-            .default_service(web::to(not_found)),
-    )
-    .service(
-        web::resource("/v1/test_helpers/topups/{id}/{action}")
-            .route(web::post().to(test_helpers::transition))
-            .default_service(web::to(not_found)),
-    )
-    .service(
-        web::resource("/v1/test_helpers/reset")
-            .route(web::post().to(test_helpers::reset))
-            .default_service(web::to(not_found)),
-    );
+    .service(resource(&["/v1/test_helpers/reset"]).route(web::post().to(test_helpers::reset)));
 }
 
 /// Stripe's answer to an unknown URL or method.

@@ -245,12 +245,9 @@ pub async fn create(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let params = body::form(&req, payload).await?;
-    let fingerprint = params.fingerprint();
-    let input = CreateTopup::parse(params)?;
     let account = &auth.account;
     let now = state.clock.now();
-    idempotent::run(&req, account, fingerprint, now, || {
+    idempotent::post(&req, payload, account, now, CreateTopup::parse, |input| {
         let (seq, id) = state.ids.topup();
         let plan = state.planner.plan(
             &Subject {
@@ -296,6 +293,7 @@ pub async fn create(
         state.scheduler.schedule(plan.due, seq, account.clone(), id);
         Ok(body)
     })
+    .await
 }
 
 pub async fn retrieve(
@@ -321,12 +319,9 @@ pub async fn update(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let params = body::form(&req, payload).await?;
-    let fingerprint = params.fingerprint();
-    let input = UpdateTopup::parse(params)?;
     let account = &auth.account;
     let now = state.clock.now();
-    idempotent::run(&req, account, fingerprint, now, || {
+    idempotent::post(&req, payload, account, now, UpdateTopup::parse, |input| {
         let mut topup = account.topups.get_mut(&id).ok_or_else(|| not_found(&id))?;
         account.settle_locked(&mut topup, now);
         // Compute the new metadata first: an error leaves the top-up as it was.
@@ -348,6 +343,7 @@ pub async fn update(
             now,
         ))
     })
+    .await
 }
 
 pub async fn cancel(
@@ -357,12 +353,9 @@ pub async fn cancel(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let params = body::form(&req, payload).await?;
-    let fingerprint = params.fingerprint();
-    let expand = expand_only(params)?;
     let account = &auth.account;
     let now = state.clock.now();
-    idempotent::run(&req, account, fingerprint, now, || {
+    idempotent::post(&req, payload, account, now, expand_only, |expand| {
         let mut topup = account.topups.get_mut(&id).ok_or_else(|| not_found(&id))?;
         // Settlement that came due first wins; the cancel then says so.
         account.settle_locked(&mut topup, now);
@@ -374,6 +367,7 @@ pub async fn cancel(
             now,
         ))
     })
+    .await
 }
 
 pub async fn list(
