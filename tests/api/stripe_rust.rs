@@ -225,7 +225,10 @@ async fn retries_through_injected_errors_make_one_topup() {
             assert_eq!(*status, 500);
             assert_eq!(e.type_, stripe_shared::ApiErrorsType::ApiError);
         }
-        CreateTopup::new(amount, Currency::USD).send(&client).await.expect("retried to success");
+        CreateTopup::new(amount, Currency::USD)
+            .send(&client)
+            .await
+            .expect("retried to success");
     }
     let mut seen = Vec::new();
     for _ in 0..20 {
