@@ -35,7 +35,7 @@ pub mod store;
 pub use clock::ClockMode;
 pub use config::{Cli, Config};
 
-use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use clock::Clock;
 use domain::ids::IdGenerator;
@@ -122,7 +122,6 @@ impl Server {
                 .configure(api::routes)
                 .default_service(web::to(api::not_found))
                 .wrap(from_fn(api::stripe_headers))
-                .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
         })
         .listen(listener)?
         .disable_signals()

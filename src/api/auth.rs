@@ -140,11 +140,19 @@ impl FromRequest for Authed {
 }
 
 fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
+    extract(req).map(|(auth, _)| auth)
+}
+
+/// The account and the server state, for handlers that route by hand.
+pub fn extract(req: &HttpRequest) -> Result<(Authed, web::Data<AppState>), ApiError> {
     let key = ApiKey::from_headers(req.headers())?;
     check_version(req.headers())?;
-    let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| {
-        ApiError::invalid("server state missing").with_status(StatusCode::INTERNAL_SERVER_ERROR)
-    })?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| {
+            ApiError::invalid("server state missing").with_status(StatusCode::INTERNAL_SERVER_ERROR)
+        })?
+        .clone();
     let account_key = match req.headers().get("stripe-account") {
         None => key.0,
         Some(v) => {
@@ -162,10 +170,11 @@ fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
             format!("{}/{acct}", key.0)
         }
     };
-    Ok(Authed {
+    let auth = Authed {
         account: state.account(&account_key),
         account_key,
-    })
+    };
+    Ok((auth, state))
 }
 
 #[cfg(test)]

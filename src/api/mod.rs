@@ -17,7 +17,7 @@ use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, Uri};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use std::time::Instant;
@@ -37,16 +37,14 @@ fn resource(paths: &[&str]) -> actix_web::Resource {
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        resource(&["/v1/topups"])
-            .route(web::get().to(topups::list))
-            .route(web::post().to(topups::create)),
+        web::scope("/v1/topups")
+            .service(
+                resource(&[""])
+                    .route(web::get().to(topups::list))
+                    .route(web::post().to(topups::create)),
+            )
+            .default_service(web::to(topups::by_id)),
     )
-    .service(
-        resource(&["/v1/topups/{id}"])
-            .route(web::get().to(topups::retrieve))
-            .route(web::post().to(topups::update)),
-    )
-    .service(resource(&["/v1/topups/{id}/cancel"]).route(web::post().to(topups::cancel)))
     .service(resource(&["/v1/balance"]).route(web::get().to(balance::balance)))
     .service(
         resource(&["/v1/balance_transactions", "/v1/balance/history"])
@@ -95,13 +93,38 @@ static STATIC_HEADERS: [(&str, &str); 6] = [
     ("access-control-max-age", "300"),
 ];
 
+/// `//v1/topups` is `/v1/topups` (a base URL with a trailing slash).
+/// Done here rather than with a regex on every request.
+fn merge_slashes(req: &mut ServiceRequest) {
+    let uri = &req.head().uri;
+    let mut path = String::with_capacity(uri.path().len());
+    for c in uri.path().chars() {
+        if !(c == '/' && path.ends_with('/')) {
+            path.push(c);
+        }
+    }
+    if let Some(q) = uri.query() {
+        path.push('?');
+        path.push_str(q);
+    }
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = path.parse().ok();
+    if let Ok(uri) = Uri::from_parts(parts) {
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
+    }
+}
+
 /// Gives every request a `Request-Id`, echoes `Stripe-Version`, adds
 /// Stripe's other standard headers and logs one line per request.
 pub async fn stripe_headers(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
+    if req.path().contains("//") {
+        merge_slashes(&mut req);
+    }
     let request_id = match req.app_data::<web::Data<AppState>>() {
         Some(state) => state.ids.request(),
         None => String::from("req_unknown"),

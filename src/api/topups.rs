@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::Account;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use std::sync::Arc;
 
 const OBJECT: &str = "topup";
@@ -296,33 +296,67 @@ pub async fn create(
     .await
 }
 
-pub async fn retrieve(
-    req: HttpRequest,
+/// `/v1/topups/{id}` and `/v1/topups/{id}/cancel`, dispatched by hand:
+/// actix's router would match the `{id}` pattern with a regex on every
+/// request, which showed up as a tenth of the time of a retrieve.
+pub async fn by_id(req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let tail = req.match_info().unprocessed().to_owned();
+    let Some(rest) = tail.strip_prefix('/') else {
+        return super::not_found(req).await;
+    };
+    let mut segments = rest.split('/');
+    let (id, action) = (segments.next(), segments.next());
+    let route = match (segments.next(), id, action, req.method().as_str()) {
+        (None, Some(id), None, "GET") if !id.is_empty() => Route::Retrieve(id),
+        (None, Some(id), None, "POST") if !id.is_empty() => Route::Update(id),
+        (None, Some(id), Some("cancel"), "POST") if !id.is_empty() => Route::Cancel(id),
+        _ => return super::not_found(req).await,
+    };
+    let (auth, state) = match super::auth::extract(&req) {
+        Ok(x) => x,
+        Err(e) => return e.error_response(),
+    };
+    let result = match route {
+        Route::Retrieve(id) => retrieve(&req, auth, &state, id),
+        Route::Update(id) => update(&req, auth, &state, id, payload).await,
+        Route::Cancel(id) => cancel(&req, auth, &state, id, payload).await,
+    };
+    result.unwrap_or_else(|e| e.error_response())
+}
+
+enum Route<'a> {
+    Retrieve(&'a str),
+    Update(&'a str),
+    Cancel(&'a str),
+}
+
+fn retrieve(
+    req: &HttpRequest,
     auth: Authed,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
+    state: &AppState,
+    id: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let expand = expand_only(body::query(&req)?)?;
+    let expand = expand_only(body::query(req)?)?;
     let account = &auth.account;
     let now = state.clock.now();
     let expand_txn = expand.has("balance_transaction");
     account
-        .read_topup(&id, now, |t| render(account, t, expand_txn, now))
+        .read_topup(id, now, |t| render(account, t, expand_txn, now))
         .map(json_bytes)
-        .ok_or_else(|| not_found(&id))
+        .ok_or_else(|| not_found(id))
 }
 
-pub async fn update(
-    req: HttpRequest,
+async fn update(
+    req: &HttpRequest,
     auth: Authed,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
+    state: &AppState,
+    id: &str,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let account = &auth.account;
     let now = state.clock.now();
-    idempotent::post(&req, payload, account, now, UpdateTopup::parse, |input| {
-        let mut topup = account.topups.get_mut(&id).ok_or_else(|| not_found(&id))?;
+    idempotent::post(req, payload, account, now, UpdateTopup::parse, |input| {
+        let mut topup = account.topups.get_mut(id).ok_or_else(|| not_found(id))?;
         account.settle_locked(&mut topup, now);
         // Compute the new metadata first: an error leaves the top-up as it was.
         let metadata = input
@@ -346,17 +380,17 @@ pub async fn update(
     .await
 }
 
-pub async fn cancel(
-    req: HttpRequest,
+async fn cancel(
+    req: &HttpRequest,
     auth: Authed,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
+    state: &AppState,
+    id: &str,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let account = &auth.account;
     let now = state.clock.now();
-    idempotent::post(&req, payload, account, now, expand_only, |expand| {
-        let mut topup = account.topups.get_mut(&id).ok_or_else(|| not_found(&id))?;
+    idempotent::post(req, payload, account, now, expand_only, |expand| {
+        let mut topup = account.topups.get_mut(id).ok_or_else(|| not_found(id))?;
         // Settlement that came due first wins; the cancel then says so.
         account.settle_locked(&mut topup, now);
         account.apply(&mut topup, Transition::Cancel, now)?;
