@@ -3,21 +3,24 @@
 #
 #   tests/run.sh
 #
-# 1. Python SDK environment: a venv at target/sdk-venv with
-#    tests/sdk/python/requirements.txt (rebuilt when that file changes).
+# 1. Python environment: a venv at target/sdk-venv with
+#    tests/sdk/python/requirements.txt and tests/schemathesis/requirements.txt
+#    (rebuilt when either file changes).
 # 2. Node SDK environment: `npm ci` in tests/sdk/node (rerun when
 #    package-lock.json changes).
 # 3. `cargo build` (the debug binary target/debug/topups-mock).
 # 4. `cargo test --all-targets`, then the Python (pytest) and Node
 #    (node --test) conformance suites, which drive the binary through the
-#    official Stripe SDKs.
+#    official Stripe SDKs, then a bounded Schemathesis run
+#    (tests/schemathesis/run.py) that drives it from the OpenAPI subset.
 #
 # Every suite runs even if an earlier one failed; the exit status is
 # non-zero if any failed. Environment:
 #   PYTHON           interpreter for the venv (default: python3)
-#   TOPUPS_MOCK_BIN  server binary for the SDK suites (default:
-#                    target/debug/topups-mock)
-#   The SDK suites also need Stripe's OpenAPI subset at
+#   TOPUPS_MOCK_BIN  server binary for the SDK suites and the Schemathesis
+#                    run (default: target/debug/topups-mock)
+#   The Rust tests, the SDK suites and the Schemathesis run also need
+#   Stripe's OpenAPI subset at
 #   ../shared/stripe/openapi-subset.json relative to the repository root
 #   (TOPUPS_MOCK_OPENAPI overrides that path).
 set -euo pipefail
@@ -35,19 +38,21 @@ hash_of() {
 PYTHON=${PYTHON:-python3}
 VENV=target/sdk-venv
 PY_REQS=tests/sdk/python/requirements.txt
+ST_REQS=tests/schemathesis/requirements.txt
 NODE_DIR=tests/sdk/node
 
-section "Python SDK environment ($VENV)"
+section "Python environment ($VENV)"
 py_stamp=$VENV/.requirements.sha256
-py_want=$(hash_of "$PY_REQS")
+py_want=$(hash_of "$PY_REQS")$(hash_of "$ST_REQS")
 if [[ -x $VENV/bin/python && -f $py_stamp && "$(cat "$py_stamp")" == "$py_want" ]]; then
   echo "up to date"
 else
   rm -rf "$VENV"
   "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$PY_REQS"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    -r "$PY_REQS" -r "$ST_REQS"
   echo "$py_want" >"$py_stamp"
-  echo "installed $PY_REQS"
+  echo "installed $PY_REQS and $ST_REQS"
 fi
 
 section "Node SDK environment ($NODE_DIR/node_modules)"
@@ -74,10 +79,13 @@ section "Python SDK suite (stripe-python, tests/sdk/python)"
 section "Node SDK suite (stripe-node, tests/sdk/node)"
 node --test --test-reporter=spec "$NODE_DIR"/*.test.mjs || failed+=("node sdk suite")
 
+section "Schemathesis (tests/schemathesis)"
+"$VENV/bin/python" tests/schemathesis/run.py || failed+=("schemathesis")
+
 section "Summary"
 if ((${#failed[@]})); then
   printf 'FAILED: %s\n' "${failed[@]}"
-  echo "suites: $((3 - ${#failed[@]})) passed, ${#failed[@]} failed"
+  echo "suites: $((4 - ${#failed[@]})) passed, ${#failed[@]} failed"
   exit 1
 fi
-echo "suites: 3 passed, 0 failed"
+echo "suites: 4 passed, 0 failed"

@@ -1,4 +1,10 @@
 //! Starts a real server on a free port and talks HTTP to it.
+//!
+//! Every response that goes through [`TestApp::send`] is checked against
+//! Stripe's OpenAPI subset (see `helpers/openapi.rs`): a body that does not
+//! match its schema fails the test that made the request.
+
+mod openapi;
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -75,12 +81,23 @@ impl TestApp {
         format!("{}{}", self.server.url(), path)
     }
 
+    /// Sends the request and checks the response body against the OpenAPI
+    /// subset (panicking on a violation).
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
-        let res = req.send().await.expect("request sent");
+        let (client, req) = req.build_split();
+        let req = req.expect("request builds");
+        let method = req.method().to_string();
+        let url = req.url();
+        let target = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let res = client.execute(req).await.expect("request sent");
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let body = res.text().await.expect("body read");
         let json = serde_json::from_str(&body).unwrap_or(Value::Null);
+        openapi::assert_conforms(&method, &target, status, &json);
         Resp {
             status,
             headers,
