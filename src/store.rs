@@ -16,6 +16,10 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+/// Ids are hashed on every request; foldhash is several times faster than
+/// the default SipHash and still seeded per map.
+pub type Hasher = foldhash::fast::RandomState;
+
 /// Orders objects newest first: by `created`, ties broken by insertion.
 pub type SortKey = (i64, u64);
 
@@ -45,14 +49,14 @@ impl Record for Topup {
 
 /// One kind of object: a map by id plus an index by [`SortKey`].
 pub struct Collection<T> {
-    map: DashMap<Arc<str>, T>,
+    map: DashMap<Arc<str>, T, Hasher>,
     index: RwLock<BTreeMap<SortKey, Arc<str>>>,
 }
 
 impl<T> Default for Collection<T> {
     fn default() -> Self {
         Collection {
-            map: DashMap::new(),
+            map: DashMap::with_hasher(Hasher::default()),
             index: RwLock::new(BTreeMap::new()),
         }
     }
@@ -331,7 +335,7 @@ impl Account {
 /// Every account the server knows, by key.
 #[derive(Default)]
 pub struct Store {
-    accounts: DashMap<Box<str>, Arc<Account>>,
+    accounts: DashMap<Box<str>, Arc<Account>, Hasher>,
 }
 
 impl Store {

@@ -71,7 +71,7 @@ pub fn run(
             let request_id = req
                 .extensions()
                 .get::<RequestId>()
-                .map(|r| r.0.clone())
+                .and_then(|r| r.0.to_str().ok().map(str::to_owned))
                 .unwrap_or_default();
             account.idempotency.finish(
                 &key,

@@ -25,9 +25,10 @@ use std::time::Instant;
 /// The version answered when a request does not pin one.
 pub const DEFAULT_API_VERSION: &str = "2026-10-28.endive";
 
-/// The request id of the request being served.
+/// The request id of the request being served (a header value, so
+/// copies share one buffer).
 #[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub struct RequestId(pub HeaderValue);
 
 /// A resource whose other methods get Stripe's 404.
 fn resource(paths: &[&str]) -> actix_web::Resource {
@@ -125,10 +126,11 @@ pub async fn stripe_headers(
     if req.path().contains("//") {
         merge_slashes(&mut req);
     }
-    let request_id = match req.app_data::<web::Data<AppState>>() {
-        Some(state) => state.ids.request(),
-        None => String::from("req_unknown"),
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_left_body());
     };
+    let request_id = HeaderValue::from_bytes(&state.ids.request())
+        .unwrap_or(HeaderValue::from_static("req_unknown"));
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let version = req
         .headers()
@@ -136,24 +138,24 @@ pub async fn stripe_headers(
         .filter(|v| v.to_str().is_ok_and(auth::is_api_version))
         .cloned()
         .unwrap_or(HeaderValue::from_static(DEFAULT_API_VERSION));
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let injection = match req.app_data::<web::Data<AppState>>() {
-        Some(state) if state.faults.is_active() => state.faults.decide(&method, &path),
-        _ => Injection::default(),
+    // Copied only when a log line will be written.
+    let logged =
+        log::log_enabled!(log::Level::Info).then(|| (req.method().clone(), req.path().to_owned()));
+    let injection = if state.faults.is_active() {
+        state.faults.decide(req.method(), req.path())
+    } else {
+        Injection::default()
     };
     if let Some(delay) = injection.delay {
         tokio::time::sleep(delay).await;
     }
     // An injected error answers before any handler runs: it changes nothing.
     let mut res = match injection.error {
-        Some(e) => req.into_response(e.error_response()).map_into_boxed_body(),
-        None => next.call(req).await?.map_into_boxed_body(),
+        Some(e) => req.into_response(e.error_response()).map_into_right_body(),
+        None => next.call(req).await?.map_into_left_body(),
     };
     let headers = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        headers.insert(HeaderName::from_static("request-id"), v);
-    }
+    headers.insert(HeaderName::from_static("request-id"), request_id.clone());
     headers.insert(HeaderName::from_static("stripe-version"), version);
     for (name, value) in STATIC_HEADERS {
         headers.insert(
@@ -161,10 +163,13 @@ pub async fn stripe_headers(
             HeaderValue::from_static(value),
         );
     }
-    log::info!(
-        "{method} {path} {} {request_id} {:.3}ms",
-        res.status().as_u16(),
-        start.elapsed().as_secs_f64() * 1000.0
-    );
+    if let Some((method, path)) = logged {
+        log::info!(
+            "{method} {path} {} {} {:.3}ms",
+            res.status().as_u16(),
+            request_id.to_str().unwrap_or_default(),
+            start.elapsed().as_secs_f64() * 1000.0
+        );
+    }
     Ok(res)
 }

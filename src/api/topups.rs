@@ -18,7 +18,7 @@ use crate::domain::metadata::{Metadata, MetadataUpdate};
 use crate::domain::outcome::Subject;
 use crate::domain::source::SourceToken;
 use crate::domain::text::{bounded, statement_descriptor, MAX_TEXT};
-use crate::domain::topup::{ceil_seconds, Millis, Topup, TopupStatus, Transition, WithTxn};
+use crate::domain::topup::{ceil_seconds, Millis, Topup, TopupStatus, Transition};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::Account;
@@ -219,24 +219,19 @@ pub fn not_found(id: &str) -> ApiError {
 /// Serializes a top-up, with its balance transaction expanded if asked
 /// (the caller holds the top-up's lock; the transaction is locked after it).
 pub fn render(account: &Account, topup: &Topup, expand_txn: bool, now: Millis) -> Vec<u8> {
-    if expand_txn {
-        if let Some(txn) = topup
-            .balance_transaction
-            .as_ref()
-            .and_then(|id| account.txns.get(id))
-        {
-            let txn = TxnAt::<()> {
+    let expanded = match (expand_txn, &topup.balance_transaction) {
+        (true, Some(id)) => account.txns.get(id).map(|txn| {
+            to_json(&TxnAt::<()> {
                 txn: &txn,
                 now,
                 source: None,
-            };
-            return to_json(&WithTxn {
-                topup,
-                balance_transaction: &txn,
-            });
-        }
-    }
-    to_json(topup)
+            })
+        }),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(512 + expanded.as_ref().map_or(0, Vec::len));
+    topup.write_json(&mut out, expanded.as_deref());
+    out
 }
 
 pub async fn create(
@@ -284,7 +279,7 @@ pub async fn create(
         };
         // Render before storing: the answer to a create always says
         // `pending`, even when the top-up is due at once.
-        let body = to_json(&topup);
+        let body = render(account, &topup, false, now);
         let id = topup.id.clone();
         if !account.topups.insert(topup) {
             return Err(ApiError::invalid("An object with this id already exists.")

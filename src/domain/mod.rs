@@ -4,6 +4,7 @@ pub mod amount;
 pub mod balance_transaction;
 pub mod currency;
 pub mod ids;
+pub mod json;
 pub mod ledger;
 pub mod list;
 pub mod metadata;

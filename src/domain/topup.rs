@@ -8,10 +8,10 @@
 
 use super::amount::Amount;
 use super::currency::Currency;
+use super::json::ObjectWriter;
 use super::metadata::Metadata;
 use super::source::SourceToken;
 use crate::error::ApiError;
-use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::sync::Arc;
@@ -276,70 +276,60 @@ impl Topup {
 
 impl Serialize for Topup {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.serialize_with(s, None::<&()>)
-    }
-}
-
-/// A top-up with its balance transaction expanded.
-pub struct WithTxn<'a, B: Serialize + ?Sized> {
-    pub topup: &'a Topup,
-    pub balance_transaction: &'a B,
-}
-
-impl<B: Serialize + ?Sized> Serialize for WithTxn<'_, B> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.topup.serialize_with(s, Some(self.balance_transaction))
+        // One writer for every rendering: embed its output as raw JSON.
+        let raw = serde_json::value::RawValue::from_string(self.to_json(None))
+            .map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
     }
 }
 
 impl Topup {
-    /// Serializes in Stripe's key order (`id`, `object`, then alphabetical),
-    /// with `balance_transaction` replaced by `expanded` when given.
-    pub fn serialize_with<S: Serializer, B: Serialize + ?Sized>(
-        &self,
-        s: S,
-        expanded: Option<&B>,
-    ) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("id", &*self.id)?;
-        m.serialize_entry("object", "topup")?;
-        m.serialize_entry("amount", &self.amount)?;
-        match expanded {
-            Some(bt) => m.serialize_entry("balance_transaction", bt)?,
-            None => {
-                m.serialize_entry("balance_transaction", &self.balance_transaction.as_deref())?
-            }
-        }
-        m.serialize_entry("created", &self.created)?;
-        m.serialize_entry("currency", &self.currency)?;
-        m.serialize_entry("description", &self.description)?;
-        m.serialize_entry(
-            "expected_availability_date",
-            &self.expected_availability_date,
-        )?;
-        m.serialize_entry("failure_code", &self.failure.map(FailureCode::as_str))?;
-        m.serialize_entry("failure_message", &self.failure.map(FailureCode::message))?;
-        m.serialize_entry("initiated_by", &None::<&str>)?;
-        m.serialize_entry("livemode", &false)?;
-        m.serialize_entry("metadata", &self.metadata)?;
+    /// The JSON of this top-up in Stripe's key order (`id`, `object`, then
+    /// alphabetical), with `balance_transaction` replaced by already
+    /// rendered JSON when expanded.
+    pub fn write_json(&self, out: &mut Vec<u8>, expanded_txn: Option<&[u8]>) {
+        let mut w = ObjectWriter::new(out);
+        w.str("id", &self.id)
+            .str("object", "topup")
+            .int("amount", self.amount.get());
+        match expanded_txn {
+            Some(json) => w.raw("balance_transaction", json),
+            None => w.opt_str("balance_transaction", self.balance_transaction.as_deref()),
+        };
+        w.int("created", self.created)
+            .str("currency", self.currency.as_str())
+            .opt_str("description", self.description.as_deref())
+            .opt_int(
+                "expected_availability_date",
+                self.expected_availability_date,
+            )
+            .opt_str("failure_code", self.failure.map(FailureCode::as_str))
+            .opt_str("failure_message", self.failure.map(FailureCode::message))
+            .null("initiated_by")
+            .bool("livemode", false)
+            .string_map("metadata", self.metadata.iter());
         // 2026 fields that Stripe includes only when a payment method was used.
         if let Some(pm) = &self.payment_method {
-            m.serialize_entry("payment_method", &**pm)?;
+            w.str("payment_method", pm);
             if self.ach_network {
-                m.serialize_entry(
+                w.raw(
                     "payment_method_options",
-                    &serde_json::json!({"us_bank_account": {"network": "ach"}}),
-                )?;
+                    br#"{"us_bank_account":{"network":"ach"}}"#,
+                );
             }
         }
-        m.serialize_entry("source", &None::<&str>)?;
-        m.serialize_entry(
-            "statement_descriptor",
-            &self.statement_descriptor.as_deref(),
-        )?;
-        m.serialize_entry("status", self.status.as_str())?;
-        m.serialize_entry("transfer_group", &self.transfer_group.as_deref())?;
-        m.end()
+        w.null("source")
+            .opt_str("statement_descriptor", self.statement_descriptor.as_deref())
+            .str("status", self.status.as_str())
+            .opt_str("transfer_group", self.transfer_group.as_deref())
+            .end();
+    }
+
+    pub fn to_json(&self, expanded_txn: Option<&[u8]>) -> String {
+        let mut out = Vec::with_capacity(512);
+        self.write_json(&mut out, expanded_txn);
+        // The writer only ever emits UTF-8.
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 

@@ -1,0 +1,137 @@
+//! A small JSON writer for the objects served on every hot path. Keys are
+//! known ASCII and written as they are; only values that may hold arbitrary
+//! text are escaped, and only when they need it.
+
+/// Writes one JSON object into a buffer.
+pub struct ObjectWriter<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> ObjectWriter<'a> {
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        ObjectWriter { out, first: true }
+    }
+
+    /// `"key":`, with the comma before it when needed. `key` must not need
+    /// escaping (all of ours are ASCII identifiers).
+    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
+        let out = self.key(key);
+        write_str(out, value);
+        self
+    }
+
+    pub fn opt_str(&mut self, key: &str, value: Option<&str>) -> &mut Self {
+        match value {
+            Some(v) => self.str(key, v),
+            None => self.null(key),
+        }
+    }
+
+    pub fn int(&mut self, key: &str, value: i64) -> &mut Self {
+        let out = self.key(key);
+        out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        self
+    }
+
+    pub fn opt_int(&mut self, key: &str, value: Option<i64>) -> &mut Self {
+        match value {
+            Some(v) => self.int(key, v),
+            None => self.null(key),
+        }
+    }
+
+    pub fn bool(&mut self, key: &str, value: bool) -> &mut Self {
+        let out = self.key(key);
+        out.extend_from_slice(if value { b"true" } else { b"false" });
+        self
+    }
+
+    pub fn null(&mut self, key: &str) -> &mut Self {
+        self.key(key).extend_from_slice(b"null");
+        self
+    }
+
+    /// A value that is already JSON.
+    pub fn raw(&mut self, key: &str, json: &[u8]) -> &mut Self {
+        self.key(key).extend_from_slice(json);
+        self
+    }
+
+    /// A map of strings (metadata).
+    pub fn string_map<'k>(
+        &mut self,
+        key: &str,
+        entries: impl Iterator<Item = (&'k String, &'k String)>,
+    ) -> &mut Self {
+        let out = self.key(key);
+        out.push(b'{');
+        for (i, (k, v)) in entries.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, k);
+            out.push(b':');
+            write_str(out, v);
+        }
+        out.push(b'}');
+        self
+    }
+
+    pub fn end(&mut self) {
+        self.out.push(b'}');
+    }
+}
+
+/// A JSON string; the escaping path only for text that needs it.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_valid_json() {
+        let mut out = Vec::new();
+        let meta = [("k\"ey".to_string(), "line\nbreak é 💸".to_string())];
+        ObjectWriter::new(&mut out)
+            .str("a", "plain")
+            .str("b", "quo\"te \\ back")
+            .opt_str("c", None)
+            .int("d", -42)
+            .opt_int("e", Some(i64::MAX))
+            .bool("f", false)
+            .raw("g", b"[1,2]")
+            .string_map("h", meta.iter().map(|(k, v)| (k, v)))
+            .end();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"a": "plain", "b": "quo\"te \\ back", "c": null, "d": -42,
+                "e": i64::MAX, "f": false, "g": [1, 2], "h": {"k\"ey": "line\nbreak é 💸"}})
+        );
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 8);
+    }
+}
