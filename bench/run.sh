@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# The topups-mock benchmark: throughput and latency per endpoint beside a
+# bare actix-web server, start-up time, memory per stored top-up and list
+# time against store size. Run from the repository root:
+#
+#   bench/run.sh
+#
+# Every load goes to 127.0.0.1, is bounded in time (the fill in count),
+# and stops by itself. The whole run takes a few minutes once built. Knobs,
+# all optional:
+#   BENCH_DURATION=5s     length of each throughput run
+#   BENCH_THREADS=2       wrk threads
+#   BENCH_CONNECTIONS=64  wrk connections
+#   BENCH_FILL=1000000    top-ups created for the memory and list-time rows
+#   BENCH_STARTS=10       spawns timed for the start-up row
+#   BENCH_WRK_CPUS=       taskset CPU list for wrk (default: no pinning)
+#   BENCH_SERVER_CPUS=    taskset CPU list for both servers (default: none)
+# The table goes to stdout and to target/bench-report.md.
+set -euo pipefail
+shopt -s inherit_errexit
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+DURATION=${BENCH_DURATION:-5s}
+THREADS=${BENCH_THREADS:-2}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+FILL=${BENCH_FILL:-1000000}
+STARTS=${BENCH_STARTS:-10}
+WRK_CPUS=${BENCH_WRK_CPUS:-}
+SERVER_CPUS=${BENCH_SERVER_CPUS:-}
+SEEDED=100
+LATENCY_RUN=1s
+LATENCY_CPU=0
+
+WORK=target/bench
+REPORT=target/bench-report.md
+SERVER=target/release/topups-mock
+BASELINE=target/release/examples/bench_baseline
+SERVER_CMD=("$SERVER" --port 0 --log-level warn --settle-after 1h)
+BASELINE_CMD=("$BASELINE")
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "bench: $*"; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_tools() {
+  if ! command -v wrk >/dev/null; then
+    log "installing wrk"
+    as_root apt-get install -y wrk >/dev/null 2>&1 ||
+      { as_root apt-get update >/dev/null && as_root apt-get install -y wrk >/dev/null; }
+  fi
+  if ! command -v python3 >/dev/null; then
+    log "installing python3"
+    as_root apt-get install -y python3 >/dev/null 2>&1 ||
+      { as_root apt-get update >/dev/null && as_root apt-get install -y python3 >/dev/null; }
+  fi
+  command -v taskset >/dev/null || die "taskset (util-linux) is missing"
+}
+
+# --- processes ------------------------------------------------------------
+
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill -INT "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME CMD...: starts a server, sets STARTED_PID and STARTED_URL.
+start() {
+  local name=$1; shift
+  local out=$WORK/$name.out
+  : >"$out"
+  # taskset execs the server, so $! is the server's own pid either way.
+  if [ -n "$SERVER_CPUS" ]; then
+    taskset -c "$SERVER_CPUS" "$@" >"$out" 2>"$WORK/$name.err" &
+  else
+    "$@" >"$out" 2>"$WORK/$name.err" &
+  fi
+  STARTED_PID=$!
+  PIDS+=("$STARTED_PID")
+  for _ in $(seq 200); do
+    STARTED_URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$out")
+    [ -n "$STARTED_URL" ] && break
+    kill -0 "$STARTED_PID" 2>/dev/null || die "$name exited: $(cat "$WORK/$name.err")"
+    sleep 0.05
+  done
+  [ -n "$STARTED_URL" ] || die "$name printed no address within 10 s"
+  case $STARTED_URL in http://127.0.0.1:*) ;; *) die "$name is not on 127.0.0.1: $STARTED_URL" ;; esac
+}
+
+stop() { # PID
+  kill -INT "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  local kept=() pid
+  for pid in "${PIDS[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+  PIDS=("${kept[@]}")
+}
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# --- load -----------------------------------------------------------------
+
+# load URL SHAPE THREADS CONNECTIONS DURATION [VAR=VALUE...]: one wrk run;
+# prints its BENCH line. Any error status or socket error fails the bench.
+load() {
+  local url=$1 shape=$2 threads=$3 conns=$4 dur=$5; shift 5
+  local cmd=(wrk -t"$threads" -c"$conns" -d"$dur" -s bench/load.lua "$url") out
+  [ -z "$WRK_CPUS" ] || cmd=(taskset -c "$WRK_CPUS" "${cmd[@]}")
+  out=$(env BENCH_SHAPE="$shape" "$@" "${cmd[@]}" 2>&1) ||
+    die "wrk failed ($shape on $url): $out"
+  local line
+  line=$(grep '^BENCH ' <<<"$out") || die "no result from wrk ($shape on $url): $out"
+  if [ "$(field status_errors "$line")" != 0 ] || [ "$(field socket_errors "$line")" != 0 ]; then
+    die "errors during $shape on $url: $line"
+  fi
+  printf '%s\n' "$line" >>"$WORK/wrk.log"
+  printf '%s\n' "$line"
+}
+
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+# best KEY MIN|MAX LINE...: the BENCH line with the lowest or highest KEY.
+best() {
+  local key=$1 dir=$2 line pick="" v pv; shift 2
+  for line in "$@"; do
+    v=$(field "$key" "$line")
+    if [ -z "$pick" ] || awk -v a="$v" -v b="$pv" -v d="$dir" \
+      'BEGIN { exit !((d == "MIN" && a < b) || (d == "MAX" && a > b)) }'; then
+      pick=$line pv=$v
+    fi
+  done
+  printf '%s\n' "$pick"
+}
+
+# list_latency URL PID CURSOR: the best p50 of 3 one-connection list runs
+# (a run slowed down by something else on the machine does not count), with
+# wrk and every thread of the server on one CPU. Across two CPUs, each
+# round trip would wait for an idle CPU to wake up, which on a virtual
+# machine costs more than the request itself.
+list_latency() {
+  local url=$1 pid=$2 cursor=$3 runs=() line affinity
+  affinity=$(taskset -pc "$pid" | sed 's/.*: //')
+  taskset -apc "$LATENCY_CPU" "$pid" >/dev/null
+  for _ in 1 2 3; do
+    line=$(WRK_CPUS=$LATENCY_CPU load "$url" list 1 1 "$LATENCY_RUN" BENCH_CURSOR="$cursor")
+    runs+=("$line")
+  done
+  taskset -apc "$affinity" "$pid" >/dev/null
+  best p50_us MIN "${runs[@]}"
+}
+
+# --- formatting -----------------------------------------------------------
+
+int() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
+dur_us() { awk -v u="$1" 'BEGIN { if (u < 1000) printf "%d µs", u; else printf "%.2f ms", u / 1000 }'; }
+perf() { # BENCH line -> "N req/s · p50 X · p99 Y"
+  printf '%s req/s · p50 %s · p99 %s' "$(int "$(field rps "$1")")" \
+    "$(dur_us "$(field p50_us "$1")")" "$(dur_us "$(field p99_us "$1")")"
+}
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 100 * a / b }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+
+# --- run ------------------------------------------------------------------
+
+load_avg=$(cut -d' ' -f1 /proc/loadavg)
+mkdir -p "$WORK"
+: >"$WORK/wrk.log"
+ensure_tools
+log "building (release)"
+cargo build --release --bin topups-mock --example bench_baseline >&2
+
+log "start-up: $STARTS spawns of each server"
+read -r start_ours start_ours_min < <(python3 bench/tool.py startup "$STARTS" "${SERVER_CMD[@]}")
+read -r start_base start_base_min < <(python3 bench/tool.py startup "$STARTS" "${BASELINE_CMD[@]}")
+if [ -z "$start_ours" ] || [ -z "$start_base" ]; then die "start-up timing failed"; fi
+
+log "throughput: $THREADS threads, $CONNECTIONS connections, $DURATION per run"
+start ours "${SERVER_CMD[@]}"; ours_pid=$STARTED_PID; ours=$STARTED_URL
+start baseline "${BASELINE_CMD[@]}"; base_pid=$STARTED_PID; base=$STARTED_URL
+python3 bench/tool.py seed "$ours" "$SEEDED" "$WORK/ids.txt"
+base_bytes=$(python3 bench/tool.py size "$base" /v1/topups/any)
+list_bytes=$(python3 bench/tool.py size "$ours" "/v1/topups?limit=10&starting_after=$(sed -n 21p "$WORK/ids.txt")")
+ids=(BENCH_IDS="$WORK/ids.txt")
+# Oldest first: the 21st has 20 older top-ups, so its page is a full 10.
+cursor=(BENCH_CURSOR="$(sed -n 21p "$WORK/ids.txt")")
+
+load "$ours" retrieve "$THREADS" "$CONNECTIONS" 1s "${ids[@]}" >/dev/null # warm-up
+load "$base" retrieve "$THREADS" "$CONNECTIONS" 1s "${ids[@]}" >/dev/null
+list_small=$(list_latency "$ours" "$ours_pid" "${cursor[0]#*=}")
+list_floor=$(list_latency "$base" "$base_pid" "${cursor[0]#*=}")
+declare -A r
+# Each shape runs twice on each server, alternating, and the faster run of
+# each counts, so a burst of other work on the machine skews less. Create
+# runs last, so the other three see the seeded store only.
+for shape in retrieve list update create; do
+  log "  $shape"
+  runs_ours=() runs_base=()
+  for _ in 1 2; do
+    line=$(load "$ours" "$shape" "$THREADS" "$CONNECTIONS" "$DURATION" "${ids[@]}" "${cursor[@]}")
+    runs_ours+=("$line")
+    line=$(load "$base" "$shape" "$THREADS" "$CONNECTIONS" "$DURATION" "${ids[@]}" "${cursor[@]}")
+    runs_base+=("$line")
+  done
+  r[$shape.ours]=$(best rps MAX "${runs_ours[@]}")
+  r[$shape.base]=$(best rps MAX "${runs_base[@]}")
+done
+stop "$ours_pid"
+stop "$base_pid"
+
+log "memory: filling a fresh server with $(int "$FILL") top-ups"
+start fill "${SERVER_CMD[@]}"; fill_pid=$STARTED_PID; fill=$STARTED_URL
+python3 bench/tool.py seed "$fill" "$SEEDED" "$WORK/fill-ids.txt"
+rss_before=$(rss_kib "$fill_pid")
+read -r created fill_secs < <(python3 bench/tool.py fill "$fill" "$FILL" "$CONNECTIONS")
+rss_after=$(rss_kib "$fill_pid")
+[ "$created" = "$FILL" ] || die "fill created $created top-ups, wanted $FILL"
+list_large=$(list_latency "$fill" "$fill_pid" "$(sed -n 21p "$WORK/fill-ids.txt")")
+log "  counting the store through the list endpoint"
+stored=$(python3 bench/tool.py count "$fill")
+[ "$stored" = $((created + SEEDED)) ] || die "the list holds $stored top-ups, wanted $((created + SEEDED))"
+stop "$fill_pid"
+
+# --- report ---------------------------------------------------------------
+
+row() { printf '| %s | %s | %s | %s |\n' "$@"; }
+shape_row() { # SHAPE LABEL
+  local o=${r[$1.ours]} b=${r[$1.base]}
+  row "$2" "$(perf "$o")" "$(perf "$b")" \
+    "$(pct "$(field rps "$o")" "$(field rps "$b")") % of the framework's limit"
+}
+{
+  printf '## topups-mock benchmark\n\n'
+  printf '%s, commit %s%s, %s cores (load average %s at the start), wrk -t%s -c%s -d%s%s.\n\n' \
+    "$(date -u +'%Y-%m-%d %H:%M UTC')" "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
+    "$(git diff --quiet HEAD -- src Cargo.toml 2>/dev/null || echo ' + local changes')" \
+    "$(nproc)" "$load_avg" "$THREADS" "$CONNECTIONS" "$DURATION" \
+    "${WRK_CPUS:+, wrk on CPUs $WRK_CPUS}${SERVER_CPUS:+, servers on CPUs $SERVER_CPUS}"
+  row measure topups-mock "baseline (bare actix-web, constant $base_bytes-byte body)" "topups-mock vs baseline"
+  row --- --- --- ---
+  shape_row create "create \`POST /v1/topups\`"
+  shape_row retrieve "retrieve \`GET /v1/topups/{id}\`"
+  shape_row list "list \`GET /v1/topups?limit=10&starting_after=…\` ($(int "$list_bytes")-byte page)"
+  shape_row update "update \`POST /v1/topups/{id}\` \`metadata[k]=v\`"
+  row "start-up: spawn to first answered request, median of $STARTS (fastest)" \
+    "$start_ours ms ($start_ours_min)" "$start_base ms ($start_base_min)" ""
+  row "RSS: $SEEDED → $(int "$stored") top-ups stored" \
+    "$(mib "$rss_before") → $(mib "$rss_after")" "" \
+    "$(awk -v a="$rss_after" -v b="$rss_before" -v n="$created" 'BEGIN { printf "%.0f", (a - b) * 1024 / n }') bytes per top-up"
+  row "fill: $(int "$created") creates, $CONNECTIONS connections × 16 pipelined" \
+    "$(int "$(awk -v s="$fill_secs" -v n="$created" 'BEGIN { print n / s }')") req/s, $fill_secs s" "" ""
+  row "list p50, limit=10 after a cursor, 1 connection, 1 CPU: $SEEDED stored" \
+    "$(dur_us "$(field p50_us "$list_small")")" "$(dur_us "$(field p50_us "$list_floor")")" ""
+  row "list p50, the same page: $(int "$stored") stored" \
+    "$(dur_us "$(field p50_us "$list_large")")" "" \
+    "$(awk -v a="$(field p50_us "$list_large")" -v b="$(field p50_us "$list_small")" 'BEGIN { printf "%.2f×", a / b }') the time with $SEEDED stored"
+} >"$REPORT"
+cat "$REPORT"

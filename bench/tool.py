@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Helpers for bench/run.sh that need finer clocks or HTTP keep-alive.
+
+  tool.py startup N CMD...   spawn CMD N times; print the median and min
+                             milliseconds from spawn to the first answered
+                             request (CMD must print "... listening on URL")
+  tool.py seed URL N FILE    create N top-ups one by one; write their ids to
+                             FILE, oldest first
+  tool.py fill URL N [CONNS] create exactly N top-ups over CONNS (default 64)
+                             keep-alive connections, 16 requests pipelined
+                             on each; print the count and the seconds taken
+  tool.py size URL PATH       print the byte size of the body GET PATH answers
+  tool.py count URL          walk the whole list (limit=100 pages) and print
+                             how many top-ups it holds
+
+Only standard library; talks to 127.0.0.1 only.
+"""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+AUTH = {"Authorization": "Bearer sk_test_bench"}
+FORM = dict(AUTH, **{"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def connect(url):
+    u = urllib.parse.urlsplit(url)
+    if u.hostname not in ("127.0.0.1", "localhost"):
+        sys.exit(f"refusing to talk to {u.hostname}: loopback only")
+    return http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+
+
+def call(conn, method, path, body=None):
+    conn.request(method, path, body=body, headers=FORM if body is not None else AUTH)
+    res = conn.getresponse()
+    data = res.read()
+    if res.status != 200:
+        sys.exit(f"{method} {path}: HTTP {res.status}: {data[:300]!r}")
+    return json.loads(data)
+
+
+def startup(n, cmd):
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            line = proc.stdout.readline().decode()
+            if "listening on " not in line:
+                sys.exit(f"unexpected first line from {cmd[0]}: {line!r}")
+            url = line.split("listening on ", 1)[1].strip()
+            u = urllib.parse.urlsplit(url)
+            deadline = t0 + 10
+            while True:
+                try:
+                    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+                    conn.request("GET", "/v1/topups?limit=1", headers=AUTH)
+                    conn.getresponse().read()
+                    conn.close()
+                    break
+                except OSError:
+                    if time.perf_counter() > deadline:
+                        sys.exit(f"{cmd[0]} did not answer within 10 s")
+                    time.sleep(0.0002)
+            times.append((time.perf_counter() - t0) * 1000)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    print(f"{statistics.median(times):.2f} {min(times):.2f}")
+
+
+def seed(url, n, path):
+    conn = connect(url)
+    ids = [call(conn, "POST", "/v1/topups", "amount=2000&currency=usd")["id"] for _ in range(n)]
+    with open(path, "w") as f:
+        f.write("\n".join(ids) + "\n")
+
+
+def count(url):
+    conn = connect(url)
+    total, cursor = 0, None
+    while True:
+        path = "/v1/topups?limit=100" + (f"&starting_after={cursor}" if cursor else "")
+        page = call(conn, "GET", path)
+        total += len(page["data"])
+        if not page["has_more"] or not page["data"]:
+            break
+        cursor = page["data"][-1]["id"]
+    print(total)
+
+
+# actix-web answers at most 16 pipelined requests of a connection before it
+# stops reading from it, so deeper batches only stall.
+PIPELINE = 16
+
+
+def fill_worker(host, port, n, batch, result, slot):
+    body = b"amount=2000&currency=usd"
+    one = (
+        b"POST /v1/topups HTTP/1.1\r\nHost: %s:%d\r\n"
+        b"Authorization: Bearer sk_test_bench\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (host.encode(), port, len(body), body)
+    )
+    created = 0
+    try:
+        with socket.create_connection((host, port), timeout=30) as sock:
+            buf = b""
+            while created < n:
+                k = min(batch, n - created)
+                sock.sendall(one * k)
+                got = 0
+                pos = 0
+                while got < k:
+                    end = buf.find(b"\r\n\r\n", pos)
+                    if end >= 0:
+                        head = buf[pos:end]
+                        cl = head.lower().find(b"content-length:")
+                        length = int(head[cl + 15 : head.find(b"\r\n", cl) if head.find(b"\r\n", cl) >= 0 else None]) if cl >= 0 else 0
+                        stop = end + 4 + length
+                        if len(buf) >= stop:
+                            if not head.startswith(b"HTTP/1.1 200") or buf[end + 4 : end + 14] != b'{"id":"tu_':
+                                raise RuntimeError(f"create failed: {buf[pos:stop][:400]!r}")
+                            got += 1
+                            pos = stop
+                            continue
+                    buf = buf[pos:]
+                    pos = 0
+                    chunk = sock.recv(1 << 20)
+                    if not chunk:
+                        raise RuntimeError("server closed the connection")
+                    buf += chunk
+                buf = buf[pos:]
+                created += k
+    except Exception as e:  # reported by the caller
+        result[slot] = (created, e)
+        return
+    result[slot] = (created, None)
+
+
+def fill(url, n, conns):
+    u = urllib.parse.urlsplit(url)
+    connect(url).close()  # loopback check
+    shares = [n // conns + (1 if i < n % conns else 0) for i in range(conns)]
+    result = [None] * conns
+    workers = [
+        threading.Thread(target=fill_worker, args=(u.hostname, u.port, share, PIPELINE, result, i))
+        for i, share in enumerate(shares)
+    ]
+    t0 = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    secs = time.perf_counter() - t0
+    errors = [e for _, e in result if e is not None]
+    if errors:
+        sys.exit(f"fill: {errors[0]}")
+    print(sum(c for c, _ in result), f"{secs:.3f}")
+
+
+def size(url, path):
+    conn = connect(url)
+    conn.request("GET", path, headers=AUTH)
+    print(len(conn.getresponse().read()))
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[0] == "startup":
+        startup(int(argv[1]), argv[2:])
+    elif len(argv) == 4 and argv[0] == "seed":
+        seed(argv[1], int(argv[2]), argv[3])
+    elif len(argv) in (3, 4) and argv[0] == "fill":
+        fill(argv[1], int(argv[2]), int(argv[3]) if len(argv) == 4 else 64)
+    elif len(argv) == 3 and argv[0] == "size":
+        size(argv[1], argv[2])
+    elif len(argv) == 2 and argv[0] == "count":
+        count(argv[1])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main(sys.argv[1:])
