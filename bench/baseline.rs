@@ -1,7 +1,7 @@
 //! The benchmark's yardstick: the least an actix-web 4 server can do per
-//! request. It answers every GET and POST, on any path, with one constant
-//! top-up JSON body of about the size topups-mock sends, after reading the
-//! request body. Whatever topups-mock does beyond this (parsing, auth,
+//! request. It answers every GET and POST, on any path, with a constant
+//! top-up JSON body of about the size topups-mock sends (a constant list
+//! page of ten for list requests), after reading the request body. Whatever topups-mock does beyond this (parsing, auth,
 //! storing, serializing, Stripe's headers) shows up as the gap between the
 //! two in `bench/run.sh`.
 //!
@@ -22,10 +22,23 @@ const BODY: &str = concat!(
     r#""statement_descriptor":null,"status":"pending","transfer_group":null}"#,
 );
 
-async fn answer(_body: web::Bytes) -> HttpResponse {
+/// A list page of ten such top-ups, for list requests (any query with
+/// `limit=`): the framework's limit for a body of the size topups-mock
+/// actually sends there, not for a ten times smaller one.
+static LIST_BODY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let items = vec![BODY; 10].join(",");
+    format!(r#"{{"object":"list","data":[{items}],"has_more":true,"url":"/v1/topups"}}"#)
+});
+
+async fn answer(req: actix_web::HttpRequest, _body: web::Bytes) -> HttpResponse {
+    let body: &'static str = if req.query_string().contains("limit=") {
+        LIST_BODY.as_str()
+    } else {
+        BODY
+    };
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(BODY)
+        .body(body)
 }
 
 fn arg(args: &[String], name: &str) -> Option<usize> {

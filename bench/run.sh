@@ -190,6 +190,7 @@ start ours "${SERVER_CMD[@]}"; ours_pid=$STARTED_PID; ours=$STARTED_URL
 start baseline "${BASELINE_CMD[@]}"; base_pid=$STARTED_PID; base=$STARTED_URL
 python3 bench/tool.py seed "$ours" "$SEEDED" "$WORK/ids.txt"
 base_bytes=$(python3 bench/tool.py size "$base" /v1/topups/any)
+base_list_bytes=$(python3 bench/tool.py size "$base" "/v1/topups?limit=10")
 list_bytes=$(python3 bench/tool.py size "$ours" "/v1/topups?limit=10&starting_after=$(sed -n 21p "$WORK/ids.txt")")
 ids=(BENCH_IDS="$WORK/ids.txt")
 # Oldest first: the 21st has 20 older top-ups, so its page is a full 10.
@@ -246,7 +247,7 @@ shape_row() { # SHAPE LABEL
     "$(git diff --quiet HEAD -- src Cargo.toml 2>/dev/null || echo ' + local changes')" \
     "$(nproc)" "$load_avg" "$THREADS" "$CONNECTIONS" "$DURATION" \
     "${WRK_CPUS:+, wrk on CPUs $WRK_CPUS}${SERVER_CPUS:+, servers on CPUs $SERVER_CPUS}"
-  row measure topups-mock "baseline (bare actix-web, constant $base_bytes-byte body)" "topups-mock vs baseline"
+  row measure topups-mock "baseline (bare actix-web, constant $base_bytes-byte body; $base_list_bytes bytes for lists)" "topups-mock vs baseline"
   row --- --- --- ---
   shape_row create "create \`POST /v1/topups\`"
   shape_row retrieve "retrieve \`GET /v1/topups/{id}\`"

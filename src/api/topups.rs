@@ -9,7 +9,7 @@ use super::body;
 use super::expand::Expand;
 use super::form::{Params, Value};
 use super::idempotent;
-use super::respond::{json_bytes, list_json, to_json};
+use super::respond::{json_bytes, to_json, ListBuf};
 use crate::domain::amount::Amount;
 use crate::domain::balance_transaction::TxnAt;
 use crate::domain::currency::Currency;
@@ -219,6 +219,19 @@ pub fn not_found(id: &str) -> ApiError {
 /// Serializes a top-up, with its balance transaction expanded if asked
 /// (the caller holds the top-up's lock; the transaction is locked after it).
 pub fn render(account: &Account, topup: &Topup, expand_txn: bool, now: Millis) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    render_into(&mut out, account, topup, expand_txn, now);
+    out
+}
+
+/// [`render`] into an existing buffer.
+pub fn render_into(
+    out: &mut Vec<u8>,
+    account: &Account,
+    topup: &Topup,
+    expand_txn: bool,
+    now: Millis,
+) {
     let expanded = match (expand_txn, &topup.balance_transaction) {
         (true, Some(id)) => account.txns.get(id).map(|txn| {
             to_json(&TxnAt::<()> {
@@ -229,9 +242,7 @@ pub fn render(account: &Account, topup: &Topup, expand_txn: bool, now: Millis) -
         }),
         _ => None,
     };
-    let mut out = Vec::with_capacity(512 + expanded.as_ref().map_or(0, Vec::len));
-    topup.write_json(&mut out, expanded.as_deref());
-    out
+    topup.write_json(out, expanded.as_deref());
 }
 
 pub async fn create(
@@ -408,17 +419,18 @@ pub async fn list(
     let account = &auth.account;
     let now = state.clock.now();
     let expand_txn = input.expand.has("data.balance_transaction");
+    let mut buf = ListBuf::new(input.page.limit.get());
     let (items, has_more) = account
         .topups
         .page(&input.page, |id| {
             account.read_topup(id, now, |t| {
                 let keep = input.status.is_none_or(|s| s == t.status)
                     && input.amount.contains(t.amount.get());
-                keep.then(|| render(account, t, expand_txn, now))
+                keep.then(|| buf.item(|out| render_into(out, account, t, expand_txn, now)))
             })?
         })
         .map_err(|_| unknown_cursor(OBJECT, &input.page.cursor))?;
-    Ok(json_bytes(list_json(URL, &items, has_more)))
+    Ok(json_bytes(buf.finish(URL, &items, has_more)))
 }
 
 /// The cursor of a list named an object that does not exist.

@@ -14,16 +14,26 @@ impl<'a> ObjectWriter<'a> {
         ObjectWriter { out, first: true }
     }
 
-    /// `"key":`, with the comma before it when needed. `key` must not need
-    /// escaping (all of ours are ASCII identifiers).
+    /// `"key":`, with the comma before it when needed, in one copy. `key`
+    /// must not need escaping (all of ours are ASCII identifiers).
     fn key(&mut self, key: &str) -> &mut Vec<u8> {
-        if !self.first {
-            self.out.push(b',');
+        let mut token = [0u8; 64];
+        let k = key.as_bytes();
+        let start = usize::from(self.first);
+        if k.len() + 4 <= token.len() {
+            token[0] = b',';
+            token[1] = b'"';
+            token[2..2 + k.len()].copy_from_slice(k);
+            token[2 + k.len()..4 + k.len()].copy_from_slice(b"\":");
+            self.out.extend_from_slice(&token[start..4 + k.len()]);
+        } else {
+            if start == 0 {
+                self.out.push(b',');
+            }
+            write_str(self.out, key);
+            self.out.push(b':');
         }
         self.first = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
         self.out
     }
 
@@ -98,6 +108,7 @@ impl<'a> ObjectWriter<'a> {
 /// A JSON string; the escaping path only for text that needs it.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
