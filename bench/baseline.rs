@@ -26,7 +26,7 @@ const BODY: &str = concat!(
 /// `limit=`): the framework's limit for a body of the size topups-mock
 /// actually sends there, not for a ten times smaller one.
 static LIST_BODY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let items = vec![BODY; 10].join(",");
+    let items = [BODY; 10].join(",");
     format!(r#"{{"object":"list","data":[{items}],"has_more":true,"url":"/v1/topups"}}"#)
 });
 
