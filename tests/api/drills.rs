@@ -13,25 +13,16 @@ fn repo(path: &str) -> PathBuf {
 
 /// Every top-up of the account, by id, with its status.
 async fn statuses(app: &TestApp) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let q = match &cursor {
-            Some(c) => format!("/v1/topups?limit=100&starting_after={c}"),
-            None => "/v1/topups?limit=100".into(),
-        };
-        let page = app.get(&q).await.ok().clone();
-        for t in page["data"].as_array().unwrap() {
-            out.insert(
+    app.walk("/v1/topups?limit=100")
+        .await
+        .iter()
+        .map(|t| {
+            (
                 t["id"].as_str().unwrap().to_string(),
                 t["status"].as_str().unwrap().to_string(),
-            );
-        }
-        if page["has_more"] == false {
-            return out;
-        }
-        cursor = ids(&page).last().cloned();
-    }
+            )
+        })
+        .collect()
 }
 
 async fn seeded_run(seed: u64, n: usize) -> (Vec<String>, HashMap<String, String>) {

@@ -134,6 +134,25 @@ impl TestApp {
         self.create(&format!("amount={amount}&currency=usd")).await
     }
 
+    /// Every item of a list, walked forward page by page with
+    /// `starting_after` (`path` ends in a query, e.g. `/v1/topups?limit=5`).
+    pub async fn walk(&self, path: &str) -> Vec<Value> {
+        let mut items: Vec<Value> = Vec::new();
+        loop {
+            let q = match items.last() {
+                Some(last) => format!("{path}&starting_after={}", last["id"].as_str().expect("id")),
+                None => path.to_string(),
+            };
+            let page = self.get(&q).await.ok().clone();
+            items.extend(page["data"].as_array().expect("data").iter().cloned());
+            if page["has_more"] == false {
+                return items;
+            }
+            // Let concurrent writers in between pages.
+            tokio::task::yield_now().await;
+        }
+    }
+
     pub fn advance(&self, secs: u64) -> usize {
         self.server
             .advance(Duration::from_secs(secs))
