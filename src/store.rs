@@ -49,7 +49,9 @@ impl Record for Topup {
 
 /// One kind of object: a map by id plus an index by [`SortKey`].
 pub struct Collection<T> {
-    map: DashMap<Arc<str>, T, Hasher>,
+    /// Boxed: the table's slots stay small (id and pointer), so its spare
+    /// capacity and its resizes cost little even with millions of objects.
+    map: DashMap<Arc<str>, Box<T>, Hasher>,
     index: RwLock<BTreeMap<SortKey, Arc<str>>>,
 }
 
@@ -74,7 +76,7 @@ impl<T: Record> Collection<T> {
         match self.map.entry(id.clone()) {
             dashmap::Entry::Occupied(_) => return false,
             dashmap::Entry::Vacant(v) => {
-                v.insert(item);
+                v.insert(Box::new(item));
             }
         }
         // The map entry exists before the index names it, so a list never
@@ -86,11 +88,11 @@ impl<T: Record> Collection<T> {
         true
     }
 
-    pub fn get(&self, id: &str) -> Option<dashmap::mapref::one::Ref<'_, Arc<str>, T>> {
+    pub fn get(&self, id: &str) -> Option<dashmap::mapref::one::Ref<'_, Arc<str>, Box<T>>> {
         self.map.get(id)
     }
 
-    pub fn get_mut(&self, id: &str) -> Option<dashmap::mapref::one::RefMut<'_, Arc<str>, T>> {
+    pub fn get_mut(&self, id: &str) -> Option<dashmap::mapref::one::RefMut<'_, Arc<str>, Box<T>>> {
         self.map.get_mut(id)
     }
 
