@@ -84,14 +84,6 @@ impl IdempotencyKeys {
     pub fn finish(&self, key: &str, saved: Saved) {
         self.slots.insert(key.into(), Slot::Done(Arc::new(saved)));
     }
-
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
 }
 
 fn idempotency_error(message: String) -> ApiError {

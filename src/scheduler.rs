@@ -58,24 +58,6 @@ impl Scheduler {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.heap
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn clear(&self) {
-        self.heap
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-    }
-
     fn next_at(&self) -> Option<Millis> {
         self.heap
             .lock()

@@ -96,14 +96,6 @@ impl<T: Record> Collection<T> {
         self.map.get_mut(id)
     }
 
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
     /// Walks one page: ids in newest-first order from the cursor, within
     /// `page.created`, offered to `pick` until it has accepted `limit + 1`
     /// (the extra one only tells `has_more`). `pick` looks the object up
@@ -162,12 +154,6 @@ impl<T: Record> Collection<T> {
             out.reverse();
         }
         Ok((out, has_more))
-    }
-
-    pub fn clear(&self) {
-        let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
-        index.clear();
-        self.map.clear();
     }
 }
 

@@ -99,10 +99,6 @@ impl IdGenerator {
         }
         id
     }
-
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
 }
 
 #[cfg(test)]
