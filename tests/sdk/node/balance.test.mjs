@@ -20,9 +20,8 @@ function usdTotal(balance) {
 }
 
 /** A server whose top-ups are due at once (they settle when read). */
-async function settleServer(t, ...features) {
-  if (!(await h.features.require(t, 'balance_transaction_link', ...features))) return null;
-  return h.startServer(t, '--settle-after', '0s');
+async function settleServer() {
+  return h.startServer('--settle-after', '0s');
 }
 
 async function settled(stripe, amount, params = {}) {
@@ -30,17 +29,15 @@ async function settled(stripe, amount, params = {}) {
   return stripe.topups.retrieve(tu.id);
 }
 
-test('balance shape', async (t) => {
-  if (!(await h.features.require(t, 'balance'))) return;
+test('balance shape', async () => {
   const bal = await h.stripe().balance.retrieve();
   assert.equal(bal.object, 'balance');
   assert.equal(bal.livemode, false);
   assert.ok(Array.isArray(bal.available) && Array.isArray(bal.pending));
 });
 
-test('succeeded top-ups credit the balance', async (t) => {
-  const server = await settleServer(t, 'balance');
-  if (!server) return;
+test('succeeded top-ups credit the balance', async () => {
+  const server = await settleServer();
   const stripe = h.stripe({ server });
   assert.equal(usdTotal(await stripe.balance.retrieve()), 0);
   assert.equal((await settled(stripe, 1200)).status, 'succeeded');
@@ -52,17 +49,15 @@ test('succeeded top-ups credit the balance', async (t) => {
   assert.equal(usdTotal(await stripe.balance.retrieve()), 1500);
 });
 
-test('canceled top-ups do not credit the balance', async (t) => {
-  if (!(await h.features.require(t, 'balance'))) return;
+test('canceled top-ups do not credit the balance', async () => {
   const stripe = h.stripe();
   const tu = await stripe.topups.create({ amount: 5000, currency: 'usd' });
   await stripe.topups.cancel(tu.id);
   assert.equal(usdTotal(await stripe.balance.retrieve()), 0);
 });
 
-test('the balance is per account', async (t) => {
-  const server = await settleServer(t, 'balance');
-  if (!server) return;
+test('the balance is per account', async () => {
+  const server = await settleServer();
   const a = h.stripe({ server });
   const b = h.stripe({ server });
   await settled(a, 700);
@@ -70,9 +65,8 @@ test('the balance is per account', async (t) => {
   assert.equal(usdTotal(await b.balance.retrieve()), 0);
 });
 
-test('a top-up balance transaction', async (t) => {
-  const server = await settleServer(t, 'balance_transactions');
-  if (!server) return;
+test('a top-up balance transaction', async () => {
+  const server = await settleServer();
   const stripe = h.stripe({ server });
   const tu = await settled(stripe, 4321, { description: 'funds' });
   const txnId = tu.balance_transaction;
@@ -97,9 +91,8 @@ test('a top-up balance transaction', async (t) => {
   assert.equal(listed.data[0].balance_transaction.id, txnId);
 });
 
-test('balance transactions list and auto-paging', async (t) => {
-  const server = await settleServer(t, 'balance_transactions');
-  if (!server) return;
+test('balance transactions list and auto-paging', async () => {
+  const server = await settleServer();
   const stripe = h.stripe({ server });
   const ids = [];
   for (let i = 0; i < 7; i++) ids.push((await settled(stripe, 100 + i)).balance_transaction);
@@ -111,8 +104,7 @@ test('balance transactions list and auto-paging', async (t) => {
   assert.deepEqual(seen.map((x) => x.id), ids.toReversed());
 });
 
-test('an unknown balance transaction is 404', async (t) => {
-  if (!(await h.features.require(t, 'balance_transactions'))) return;
+test('an unknown balance transaction is 404', async () => {
   const err = await rejects(h.stripe().balanceTransactions.retrieve('txn_doesnotexist'));
   assert.ok(err instanceof Stripe.errors.StripeInvalidRequestError);
   assert.equal(err.statusCode, 404);
@@ -120,8 +112,7 @@ test('an unknown balance transaction is 404', async (t) => {
   assert.equal(err.message, "No such balance_transaction: 'txn_doesnotexist'");
 });
 
-test('a reversal takes the credit back', async (t) => {
-  if (!(await h.features.require(t, 'balance', 'balance_transactions', 'topup_helpers'))) return;
+test('a reversal takes the credit back', async () => {
   const stripe = h.stripe();
   const tu = await stripe.topups.create({ amount: 800, currency: 'usd' });
   await helper(stripe, 'POST', `/v1/test_helpers/topups/${tu.id}/succeed`);

@@ -138,8 +138,8 @@ test('cancel twice', async () => {
   });
 });
 
-test('cancel a succeeded top-up', async (t) => {
-  const server = await h.startServer(t, '--settle-after', '0s');
+test('cancel a succeeded top-up', async () => {
+  const server = await h.startServer('--settle-after', '0s');
   const stripe = h.stripe({ server });
   const tu = await stripe.topups.create({ amount: 100, currency: 'usd' });
   assert.equal(tu.status, 'pending');

@@ -22,49 +22,45 @@ async function settleAll(stripe, amounts) {
   return out;
 }
 
-async function clientWith(t, flags, config = {}) {
-  const server = await h.startServer(t, ...flags);
-  return server && h.stripe({ server, ...config });
+async function clientWith(flags, config = {}) {
+  const server = await h.startServer(...flags);
+  return h.stripe({ server, ...config });
 }
 
-test('the same seed gives the same ids', async (t) => {
+test('the same seed gives the same ids', async () => {
   const key = randomKey();
   const runs = [];
   for (let i = 0; i < 2; i++) {
-    const stripe = await clientWith(t, ['--seed', '1234'], { key });
-    if (!stripe) return;
+    const stripe = await clientWith(['--seed', '1234'], { key });
     const ids = [];
     for (let j = 0; j < 3; j++) ids.push((await stripe.topups.create({ amount: 1, currency: 'usd' })).id);
     runs.push(ids);
   }
   assert.deepEqual(runs[0], runs[1]);
-  const other = await clientWith(t, ['--seed', '4321'], { key });
+  const other = await clientWith(['--seed', '4321'], { key });
   assert.notEqual((await other.topups.create({ amount: 1, currency: 'usd' })).id, runs[0][0]);
 });
 
-test('--failure-rate 1 fails everything', async (t) => {
-  const stripe = await clientWith(t, [...SETTLE_NOW, '--failure-rate', '1']);
-  if (!stripe) return;
+test('--failure-rate 1 fails everything', async () => {
+  const stripe = await clientWith([...SETTLE_NOW, '--failure-rate', '1']);
   const topups = await settleAll(stripe, [100, 200, 300]);
   assert.deepEqual(topups.map((x) => x.status), ['failed', 'failed', 'failed']);
   assert.deepEqual([...new Set(topups.map((x) => x.failure_code))], ['insufficient_funds']);
   assert.ok(topups.every((x) => x.failure_message));
 });
 
-test('--failure-code', async (t) => {
-  const stripe = await clientWith(t, [...SETTLE_NOW, '--failure-rate', '1', '--failure-code', 'account_closed']);
-  if (!stripe) return;
+test('--failure-code', async () => {
+  const stripe = await clientWith([...SETTLE_NOW, '--failure-rate', '1', '--failure-code', 'account_closed']);
   const [tu] = await settleAll(stripe, [100]);
   assert.deepEqual([tu.status, tu.failure_code], ['failed', 'account_closed']);
   assert.ok(tu.failure_message);
 });
 
-test('--failure-rate is seeded and partial', async (t) => {
+test('--failure-rate is seeded and partial', async () => {
   const key = randomKey();
   const outcomes = [];
   for (let i = 0; i < 2; i++) {
-    const stripe = await clientWith(t, [...SETTLE_NOW, '--failure-rate', '0.5', '--seed', '99'], { key });
-    if (!stripe) return;
+    const stripe = await clientWith([...SETTLE_NOW, '--failure-rate', '0.5', '--seed', '99'], { key });
     outcomes.push((await settleAll(stripe, Array(40).fill(100))).map((x) => x.status));
   }
   assert.deepEqual(outcomes[0], outcomes[1], 'the same seed replays the same outcomes');
@@ -73,26 +69,23 @@ test('--failure-rate is seeded and partial', async (t) => {
   assert.ok(failed >= 8 && failed <= 32, `${failed} of 40 failed`);
 });
 
-test('--cancel-rate 1 cancels everything', async (t) => {
-  const stripe = await clientWith(t, [...SETTLE_NOW, '--cancel-rate', '1']);
-  if (!stripe) return;
+test('--cancel-rate 1 cancels everything', async () => {
+  const stripe = await clientWith([...SETTLE_NOW, '--cancel-rate', '1']);
   const topups = await settleAll(stripe, [100, 200]);
   assert.deepEqual(topups.map((x) => x.status), ['canceled', 'canceled']);
   assert.ok(topups.every((x) => x.failure_code === null));
 });
 
-test('--fail-amount', async (t) => {
-  const stripe = await clientWith(t, [...SETTLE_NOW, '--fail-amount', '666', '--fail-amount', '1313']);
-  if (!stripe) return;
+test('--fail-amount', async () => {
+  const stripe = await clientWith([...SETTLE_NOW, '--fail-amount', '666', '--fail-amount', '1313']);
   const topups = await settleAll(stripe, [665, 666, 1313, 1314]);
   assert.deepEqual(topups.map((x) => x.status), ['succeeded', 'failed', 'failed', 'succeeded']);
   assert.equal(topups[1].failure_code, 'insufficient_funds');
 });
 
 for (const [flag, low] of [['40ms', 40], ['20ms..60ms', 20]]) {
-  test(`--latency ${flag}`, async (t) => {
-    const stripe = await clientWith(t, ['--latency', flag]);
-    if (!stripe) return;
+  test(`--latency ${flag}`, async () => {
+    const stripe = await clientWith(['--latency', flag]);
     const tu = await stripe.topups.create({ amount: 1, currency: 'usd' });
     await stripe.topups.retrieve(tu.id);
     await stripe.topups.list();

@@ -11,8 +11,8 @@
 // a Request-Id header is present. A violation fails the test that made the
 // request (afterEach also asserts that none was recorded).
 //
-// Features the server may not have yet are probed once per file; tests that
-// need a missing one are skipped with a reason starting `unimplemented:`.
+// A server that refuses its command line (for instance an unknown flag) fails
+// the test that started it.
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -36,8 +36,6 @@ export const validator = new OpenApiValidator(Ajv2020);
 
 // ---------------------------------------------------------------------------
 // The server process
-
-export class ServerUnsupported extends Error {}
 
 export function serverBin() {
   const configured = process.env.TOPUPS_MOCK_BIN || 'target/debug/topups-mock';
@@ -78,7 +76,9 @@ export class MockServer {
     if (first.line === undefined || !first.line.startsWith(LISTEN_PREFIX)) {
       if (first.exited !== undefined) await new Promise((r) => setTimeout(r, 20));
       await srv.stop();
-      if (stderr.includes('unexpected argument')) throw new ServerUnsupported(stderr.trim());
+      if (stderr.includes('unexpected argument')) {
+        throw new Error(`server refused the flags ${JSON.stringify(flags)}:\n${stderr}`);
+      }
       throw new Error(
         `server ${JSON.stringify(flags)} did not start (${JSON.stringify(first)}):\n${stderr}`,
       );
@@ -108,8 +108,8 @@ export class MockServer {
     clearTimeout(timer);
   }
 
-  /** Plain HTTP, for probes and checks that must bypass the SDK. */
-  async http(method, path, { key = 'sk_test_probe', data, headers = {} } = {}) {
+  /** Plain HTTP, for checks that must bypass the SDK. */
+  async http(method, path, { key = 'sk_test_raw', data, headers = {} } = {}) {
     const h = { ...headers };
     if (key !== null) h.Authorization = `Bearer ${key}`;
     let body;
@@ -124,14 +124,6 @@ export class MockServer {
       headers: res.headers,
       text,
       json: () => JSON.parse(text),
-      unrouted() {
-        if (res.status !== 404) return false;
-        try {
-          return JSON.parse(text).error.message.startsWith('Unrecognized request URL');
-        } catch {
-          return true;
-        }
-      },
     };
   }
 }
@@ -271,120 +263,11 @@ export function header(headers, name) {
 }
 
 // ---------------------------------------------------------------------------
-// Feature probes
-
-export class Features {
-  constructor(server) {
-    this.server = server;
-    this.cache = new Map();
-    this.settle0 = null;
-  }
-
-  async close() {
-    if (this.settle0) await this.settle0.stop();
-  }
-
-  async settleNowServer() {
-    if (!this.settle0) this.settle0 = await MockServer.start(['--settle-after', '0s']);
-    return this.settle0;
-  }
-
-  /** null if the feature is there, else why it is taken as missing. */
-  async missing(name) {
-    if (!this.cache.has(name)) this.cache.set(name, await this[`probe_${name}`]());
-    return this.cache.get(name);
-  }
-
-  /** Skips the test (and returns false) if a feature is missing. */
-  async require(t, ...names) {
-    for (const name of names) {
-      const why = await this.missing(name);
-      if (why !== null) {
-        t.skip(`unimplemented: ${name}: ${why}`);
-        return false;
-      }
-    }
-    return true;
-  }
-
-  async unrouted(method, path, data) {
-    const r = await this.server.http(method, path, { key: randomKey(), data });
-    return r.unrouted() ? `${method} ${path} answers 404 Unrecognized request URL` : null;
-  }
-
-  probe_clock() {
-    return this.unrouted('GET', '/v1/test_helpers/clock');
-  }
-
-  probe_topup_helpers() {
-    return this.unrouted('POST', '/v1/test_helpers/topups/tu_probe/succeed', {});
-  }
-
-  probe_reset() {
-    return this.unrouted('POST', '/v1/test_helpers/reset', {});
-  }
-
-  probe_balance() {
-    return this.unrouted('GET', '/v1/balance');
-  }
-
-  probe_balance_transactions() {
-    return this.unrouted('GET', '/v1/balance_transactions');
-  }
-
-  async probe_idempotency() {
-    const key = randomKey();
-    const headers = { 'Idempotency-Key': `probe-${randomBytes(8).toString('hex')}` };
-    const data = { amount: '100', currency: 'usd' };
-    const first = await this.server.http('POST', '/v1/topups', { key, data, headers });
-    const second = await this.server.http('POST', '/v1/topups', { key, data, headers });
-    if (first.status !== 200) return `probe create failed: ${first.status} ${first.text.slice(0, 200)}`;
-    if (second.headers.get('idempotent-replayed') !== 'true') {
-      return 'a repeated Idempotency-Key is not answered with Idempotent-Replayed: true';
-    }
-    return null;
-  }
-
-  async settledProbe(metadata) {
-    const srv = await this.settleNowServer();
-    const key = randomKey();
-    const data = { amount: '100', currency: 'usd' };
-    for (const [k, v] of Object.entries(metadata)) data[`metadata[${k}]`] = v;
-    const r = await srv.http('POST', '/v1/topups', { key, data });
-    if (r.status !== 200) return { error: `create answered ${r.status}` };
-    const got = await srv.http('GET', `/v1/topups/${r.json().id}`, { key });
-    return got.json();
-  }
-
-  async probe_mock_outcome() {
-    const got = await this.settledProbe({ mock_outcome: 'failed' });
-    if (got.error) return `create with metadata[mock_outcome]: ${got.error}`;
-    return got.status === 'failed' ? null : `metadata[mock_outcome]=failed settled as '${got.status}'`;
-  }
-
-  async probe_mock_settle_after() {
-    const got = await this.settledProbe({ mock_settle_after: '30s' });
-    if (got.error) return `create with metadata[mock_settle_after]: ${got.error}`;
-    return got.status === 'pending'
-      ? null
-      : `metadata[mock_settle_after]=30s on a --settle-after 0s server settled at once ('${got.status}')`;
-  }
-
-  async probe_balance_transaction_link() {
-    const got = await this.settledProbe({});
-    if (got.error) return got.error;
-    if (got.status !== 'succeeded') return `top-up did not settle on a --settle-after 0s server ('${got.status}')`;
-    return got.balance_transaction ? null : 'a succeeded top-up has balance_transaction null';
-  }
-}
-
-// ---------------------------------------------------------------------------
 // One harness per test file
 
 export class Harness {
   constructor() {
     this.server = null;
-    this.features = null;
     this.recorder = new Recorder();
     this.perTest = [];
   }
@@ -392,12 +275,10 @@ export class Harness {
   /** Call from before(). */
   async start() {
     this.server = await MockServer.start();
-    this.features = new Features(this.server);
   }
 
   /** Call from after(). */
   async stop() {
-    await this.features?.close();
     await this.server?.stop();
   }
 
@@ -414,20 +295,12 @@ export class Harness {
     assert.deepEqual(this.recorder.violations, [], 'schema violations');
   }
 
-  /** A dedicated server for this test; skips the test (returns null) if the
-   * binary does not know one of the flags. */
-  async startServer(t, ...flags) {
-    try {
-      const srv = await MockServer.start(flags);
-      this.perTest.push(srv);
-      return srv;
-    } catch (e) {
-      if (e instanceof ServerUnsupported) {
-        t.skip(`unimplemented: server rejects flags ${JSON.stringify(flags)}: ${e.message.split('\n')[0]}`);
-        return null;
-      }
-      throw e;
-    }
+  /** A dedicated server for this test; throws (failing the test) if the
+   * server refuses the flags. */
+  async startServer(...flags) {
+    const srv = await MockServer.start(flags);
+    this.perTest.push(srv);
+    return srv;
   }
 
   /** A Stripe client for `server` (default: the shared one) with a fresh key. */

@@ -15,10 +15,8 @@ afterEach(() => h.finish());
 const { StripeAPIError, StripeIdempotencyError, StripeInvalidRequestError, StripeRateLimitError } = Stripe.errors;
 
 const newKey = () => `test-${randomBytes(12).toString('hex')}`;
-const needsIdempotency = (t) => h.features.require(t, 'idempotency');
 
-test('a replay is byte-identical', async (t) => {
-  if (!(await needsIdempotency(t))) return;
+test('a replay is byte-identical', async () => {
   const stripe = h.stripe();
   const idempotencyKey = newKey();
   const params = { amount: 1500, currency: 'usd', metadata: { order: '1' } };
@@ -36,8 +34,7 @@ test('a replay is byte-identical', async (t) => {
   assert.deepEqual((await stripe.topups.list()).data.map((x) => x.id), [first.id]);
 });
 
-test('a replay after the top-up changed returns the original answer', async (t) => {
-  if (!(await needsIdempotency(t))) return;
+test('a replay after the top-up changed returns the original answer', async () => {
   const stripe = h.stripe();
   const idempotencyKey = newKey();
   const tu = await stripe.topups.create({ amount: 5, currency: 'usd' }, { idempotencyKey });
@@ -48,8 +45,7 @@ test('a replay after the top-up changed returns the original answer', async (t) 
   assert.equal(h.recorder.last.headers['idempotent-replayed'], 'true');
 });
 
-test('cancel replay', async (t) => {
-  if (!(await needsIdempotency(t))) return;
+test('cancel replay', async () => {
   const stripe = h.stripe();
   const tu = await stripe.topups.create({ amount: 5, currency: 'usd' });
   const idempotencyKey = newKey();
@@ -61,8 +57,7 @@ test('cancel replay', async (t) => {
   assert.equal(h.recorder.last.headers['idempotent-replayed'], 'true');
 });
 
-test('same key, different params is an idempotency error', async (t) => {
-  if (!(await needsIdempotency(t))) return;
+test('same key, different params is an idempotency error', async () => {
   const stripe = h.stripe();
   const idempotencyKey = newKey();
   await stripe.topups.create({ amount: 100, currency: 'usd' }, { idempotencyKey });
@@ -75,8 +70,7 @@ test('same key, different params is an idempotency error', async (t) => {
   assert.equal((await stripe.topups.list()).data.length, 1);
 });
 
-test('keys are scoped to the account', async (t) => {
-  if (!(await needsIdempotency(t))) return;
+test('keys are scoped to the account', async () => {
   const idempotencyKey = newKey();
   const a = h.stripe();
   const b = h.stripe();
@@ -86,8 +80,7 @@ test('keys are scoped to the account', async (t) => {
   assert.deepEqual((await b.topups.list()).data.map((x) => x.id), [tb.id]);
 });
 
-test('SDK-generated keys do not collapse distinct creates', async (t) => {
-  if (!(await needsIdempotency(t))) return;
+test('SDK-generated keys do not collapse distinct creates', async () => {
   const stripe = h.stripe();
   const a = await stripe.topups.create({ amount: 1, currency: 'usd' });
   const b = await stripe.topups.create({ amount: 1, currency: 'usd' });
@@ -97,8 +90,7 @@ test('SDK-generated keys do not collapse distinct creates', async (t) => {
   assert.equal((await stripe.topups.list()).data.length, 2);
 });
 
-test('validation errors are not stored under the key', async (t) => {
-  if (!(await needsIdempotency(t))) return;
+test('validation errors are not stored under the key', async () => {
   const stripe = h.stripe();
   const idempotencyKey = newKey();
   const err = await rejects(stripe.topups.create({ currency: 'usd' }, { idempotencyKey }));
@@ -129,9 +121,8 @@ async function listAll(stripe, attempts = 40) {
   assert.fail(`list failed ${attempts} times in a row`);
 }
 
-test('every request failing with 500', async (t) => {
-  const server = await h.startServer(t, '--error-rate', '1', '--error-status', '500');
-  if (!server) return;
+test('every request failing with 500', async () => {
+  const server = await h.startServer('--error-rate', '1', '--error-status', '500');
   const stripe = h.stripe({ server });
   const err = await rejects(stripe.topups.create({ amount: 1, currency: 'usd' }));
   assert.equal(err.constructor, StripeAPIError);
@@ -146,9 +137,8 @@ test('every request failing with 500', async (t) => {
   assert.equal(new Set(posts.map((p) => p.requestHeaders['Idempotency-Key'])).size, 1);
 });
 
-test('a create retried after an injected 500 creates one top-up', async (t) => {
-  const server = await h.startServer(t, '--error-rate', '0.5', '--error-status', '500', '--seed', '11');
-  if (!server) return;
+test('a create retried after an injected 500 creates one top-up', async () => {
+  const server = await h.startServer('--error-rate', '0.5', '--error-status', '500', '--seed', '11');
   const stripe = h.stripe({ server, maxNetworkRetries: 6 });
   const made = new Map();
   const failed = new Set();
@@ -173,9 +163,8 @@ test('a create retried after an injected 500 creates one top-up', async (t) => {
   for (const desc of byDesc.keys()) assert.ok(made.has(desc) || failed.has(desc));
 });
 
-test('injected 429', async (t) => {
-  const server = await h.startServer(t, '--error-rate', '1', '--error-status', '429');
-  if (!server) return;
+test('injected 429', async () => {
+  const server = await h.startServer('--error-rate', '1', '--error-status', '429');
   const stripe = h.stripe({ server });
   const err = await rejects(stripe.topups.list());
   assert.ok(err instanceof StripeRateLimitError, `${err.constructor.name}: ${err.message}`);
@@ -186,9 +175,8 @@ test('injected 429', async (t) => {
   assert.equal(err.requestId, h.recorder.last.headers['request-id']);
 });
 
-test('injected 503', async (t) => {
-  const server = await h.startServer(t, '--error-rate', '1', '--error-status', '503');
-  if (!server) return;
+test('injected 503', async () => {
+  const server = await h.startServer('--error-rate', '1', '--error-status', '503');
   const stripe = h.stripe({ server, maxNetworkRetries: 0 });
   const err = await rejects(stripe.topups.retrieve('tu_anything'));
   assert.equal(err.constructor, StripeAPIError);
@@ -197,9 +185,8 @@ test('injected 503', async (t) => {
   assert.equal(h.recorder.exchanges.length, 1);
 });
 
-test('error rate 0 injects nothing', async (t) => {
-  const server = await h.startServer(t, '--error-rate', '0', '--error-status', '500');
-  if (!server) return;
+test('error rate 0 injects nothing', async () => {
+  const server = await h.startServer('--error-rate', '0', '--error-status', '500');
   const stripe = h.stripe({ server, maxNetworkRetries: 0 });
   for (let i = 0; i < 20; i++) await stripe.topups.create({ amount: 1, currency: 'usd' });
   assert.equal((await stripe.topups.list({ limit: 100 })).data.length, 20);

@@ -22,38 +22,35 @@ const FAILING_TOKENS = {
 };
 
 /** A client on a server whose top-ups are due as soon as they exist. */
-async function settleNow(t) {
-  const server = await h.startServer(t, '--settle-after', '0s');
-  return server && h.stripe({ server });
+async function settleNow() {
+  const server = await h.startServer('--settle-after', '0s');
+  return h.stripe({ server });
 }
 
 /** A client on a dedicated manual-clock server (5 s settlement). */
-async function clocked(t) {
-  if (!(await h.features.require(t, 'clock'))) return null;
-  const server = await h.startServer(t, '--settle-after', '5s');
-  return server && h.stripe({ server });
+async function clocked() {
+  const server = await h.startServer('--settle-after', '5s');
+  return h.stripe({ server });
 }
 
 // -- settlement, observable through --settle-after 0s -------------------------
 
 for (const source of [undefined, 'btok_us_verified']) {
-  test(`verified source succeeds (${source ?? 'no source'})`, async (t) => {
-    const stripe = await settleNow(t);
+  test(`verified source succeeds (${source ?? 'no source'})`, async () => {
+    const stripe = await settleNow();
     const tu = await stripe.topups.create({ amount: 2500, currency: 'usd', ...(source && { source }) });
     assert.equal(tu.status, 'pending', 'create always answers pending');
     const got = await stripe.topups.retrieve(tu.id);
     assert.equal(got.status, 'succeeded');
     assert.equal(got.failure_code, null);
     assert.equal(got.failure_message, null);
-    if ((await h.features.missing('balance_transaction_link')) === null) {
-      assert.match(got.balance_transaction, /^txn_/);
-    }
+    assert.match(got.balance_transaction, /^txn_/);
   });
 }
 
 for (const [token, code] of Object.entries(FAILING_TOKENS)) {
-  test(`failing test token ${token}`, async (t) => {
-    const stripe = await settleNow(t);
+  test(`failing test token ${token}`, async () => {
+    const stripe = await settleNow();
     const tu = await stripe.topups.create({ amount: 1000, currency: 'usd', source: token });
     assert.equal(tu.status, 'pending');
     assert.equal(tu.failure_code, null, 'a failing token never fails the create');
@@ -65,8 +62,8 @@ for (const [token, code] of Object.entries(FAILING_TOKENS)) {
   });
 }
 
-test('list shows settled statuses', async (t) => {
-  const stripe = await settleNow(t);
+test('list shows settled statuses', async () => {
+  const stripe = await settleNow();
   const ok = await stripe.topups.create({ amount: 1, currency: 'usd' });
   const bad = await stripe.topups.create({ amount: 2, currency: 'usd', source: 'btok_us_verified_accountClosed' });
   const listed = new Map((await stripe.topups.list()).data.map((x) => [x.id, x]));
@@ -77,8 +74,8 @@ test('list shows settled statuses', async (t) => {
   assert.deepEqual((await stripe.topups.list({ status: 'succeeded' })).data.map((x) => x.id), [ok.id]);
 });
 
-test('settled top-ups keep their metadata and can be updated', async (t) => {
-  const stripe = await settleNow(t);
+test('settled top-ups keep their metadata and can be updated', async () => {
+  const stripe = await settleNow();
   const tu = await stripe.topups.create({ amount: 3, currency: 'usd', metadata: { a: '1' } });
   assert.equal((await stripe.topups.retrieve(tu.id)).status, 'succeeded');
   const updated = await stripe.topups.update(tu.id, { metadata: { b: '2' }, description: 'late' });
@@ -89,9 +86,8 @@ test('settled top-ups keep their metadata and can be updated', async (t) => {
 
 // -- the manual clock ----------------------------------------------------------
 
-test('clock reads and advances', async (t) => {
-  const stripe = await clocked(t);
-  if (!stripe) return;
+test('clock reads and advances', async () => {
+  const stripe = await clocked();
   const c = await clock(stripe);
   assert.equal(c.object, 'test_helpers.mock_clock');
   assert.equal(c.mode, 'manual');
@@ -108,9 +104,8 @@ test('clock reads and advances', async (t) => {
   assert.equal(tu.created, moved.now);
 });
 
-test('a pending top-up settles when the clock passes its due time', async (t) => {
-  const stripe = await clocked(t);
-  if (!stripe) return;
+test('a pending top-up settles when the clock passes its due time', async () => {
+  const stripe = await clocked();
   const tu = await stripe.topups.create({ amount: 4200, currency: 'usd' });
   assert.equal((await advance(stripe, 4)).fired, 0);
   assert.equal((await stripe.topups.retrieve(tu.id)).status, 'pending');
@@ -119,9 +114,8 @@ test('a pending top-up settles when the clock passes its due time', async (t) =>
   assert.equal((await advance(stripe, 60)).fired, 0);
 });
 
-test('a clock advance fires every due transition', async (t) => {
-  const stripe = await clocked(t);
-  if (!stripe) return;
+test('a clock advance fires every due transition', async () => {
+  const stripe = await clocked();
   const expected = new Map();
   for (const [token, code] of Object.entries(FAILING_TOKENS)) {
     expected.set((await stripe.topups.create({ amount: 10, currency: 'usd', source: token })).id, code);
@@ -140,9 +134,8 @@ test('a clock advance fires every due transition', async (t) => {
   assert.equal((await stripe.topups.retrieve(canceled.id)).status, 'canceled');
 });
 
-test('cannot cancel once settled by the clock', async (t) => {
-  const stripe = await clocked(t);
-  if (!stripe) return;
+test('cannot cancel once settled by the clock', async () => {
+  const stripe = await clocked();
   const tu = await stripe.topups.create({ amount: 10, currency: 'usd' });
   await advance(stripe, 5);
   const err = await rejects(stripe.topups.cancel(tu.id));
@@ -150,9 +143,8 @@ test('cannot cancel once settled by the clock', async (t) => {
   assert.ok(err.message.includes('has a status of succeeded'));
 });
 
-test('advance refuses bad seconds', async (t) => {
-  const stripe = await clocked(t);
-  if (!stripe) return;
+test('advance refuses bad seconds', async () => {
+  const stripe = await clocked();
   for (const bad of ['-1', 'abc']) {
     const err = await rejects(advance(stripe, bad));
     assert.ok(err instanceof StripeInvalidRequestError, err.message);
@@ -166,27 +158,19 @@ test('advance refuses bad seconds', async (t) => {
 const topupHelper = (stripe, id, action, params) =>
   helper(stripe, 'POST', `/v1/test_helpers/topups/${id}/${action}`, params);
 
-async function helpersClient(t) {
-  return (await h.features.require(t, 'topup_helpers')) ? h.stripe() : null;
-}
-
-test('helper: succeed', async (t) => {
-  const stripe = await helpersClient(t);
-  if (!stripe) return;
+test('helper: succeed', async () => {
+  const stripe = h.stripe();
   const tu = await stripe.topups.create({ amount: 700, currency: 'usd' });
   const done = await topupHelper(stripe, tu.id, 'succeed');
   assert.equal(done.object, 'topup');
   assert.equal(done.id, tu.id);
   assert.equal(done.status, 'succeeded');
-  if ((await h.features.missing('balance_transaction_link')) === null) {
-    assert.match(done.balance_transaction, /^txn_/);
-  }
+  assert.match(done.balance_transaction, /^txn_/);
   assert.equal((await stripe.topups.retrieve(tu.id)).status, 'succeeded');
 });
 
-test('helper: fail with and without a code', async (t) => {
-  const stripe = await helpersClient(t);
-  if (!stripe) return;
+test('helper: fail with and without a code', async () => {
+  const stripe = h.stripe();
   const a = await stripe.topups.create({ amount: 1, currency: 'usd' });
   const b = await stripe.topups.create({ amount: 2, currency: 'usd' });
   const failed = await topupHelper(stripe, a.id, 'fail', { failure_code: 'insufficient_funds' });
@@ -200,9 +184,8 @@ test('helper: fail with and without a code', async (t) => {
   assert.equal(dflt.balance_transaction, null);
 });
 
-test('helper: reverse', async (t) => {
-  const stripe = await helpersClient(t);
-  if (!stripe) return;
+test('helper: reverse', async () => {
+  const stripe = h.stripe();
   const tu = await stripe.topups.create({ amount: 1, currency: 'usd' });
   await topupHelper(stripe, tu.id, 'succeed');
   const reversed = await topupHelper(stripe, tu.id, 'reverse');
@@ -217,9 +200,8 @@ for (const [setup, action] of [
   ['canceled', 'fail'],
   ['succeeded', 'fail'],
 ]) {
-  test(`helper refuses ${action} on a ${setup} top-up`, async (t) => {
-    const stripe = await helpersClient(t);
-    if (!stripe) return;
+  test(`helper refuses ${action} on a ${setup} top-up`, async () => {
+    const stripe = h.stripe();
     const tu = await stripe.topups.create({ amount: 1, currency: 'usd' });
     if (setup === 'canceled') await stripe.topups.cancel(tu.id);
     if (setup === 'succeeded') await topupHelper(stripe, tu.id, 'succeed');
@@ -230,17 +212,15 @@ for (const [setup, action] of [
   });
 }
 
-test('helper on an unknown top-up is 404', async (t) => {
-  const stripe = await helpersClient(t);
-  if (!stripe) return;
+test('helper on an unknown top-up is 404', async () => {
+  const stripe = h.stripe();
   const err = await rejects(topupHelper(stripe, 'tu_doesnotexist', 'succeed'));
   assert.ok(err instanceof StripeInvalidRequestError);
   assert.equal(err.statusCode, 404);
   assert.equal(err.code, 'resource_missing');
 });
 
-test('reset clears only the calling account', async (t) => {
-  if (!(await h.features.require(t, 'reset'))) return;
+test('reset clears only the calling account', async () => {
   const mine = h.stripe();
   const other = h.stripe();
   for (let i = 0; i < 3; i++) await mine.topups.create({ amount: 1, currency: 'usd' });
@@ -255,9 +235,8 @@ test('reset clears only the calling account', async (t) => {
 // -- metadata controls ---------------------------------------------------------------
 
 for (const outcome of ['failed', 'succeeded', 'canceled']) {
-  test(`metadata[mock_outcome]=${outcome}`, async (t) => {
-    if (!(await h.features.require(t, 'mock_outcome'))) return;
-    const stripe = await settleNow(t);
+  test(`metadata[mock_outcome]=${outcome}`, async () => {
+    const stripe = await settleNow();
     const tu = await stripe.topups.create({
       amount: 50,
       currency: 'usd',
@@ -276,9 +255,8 @@ for (const outcome of ['failed', 'succeeded', 'canceled']) {
   });
 }
 
-test('metadata[mock_settle_after]', async (t) => {
-  const stripe = await clocked(t);
-  if (!stripe || !(await h.features.require(t, 'mock_settle_after'))) return;
+test('metadata[mock_settle_after]', async () => {
+  const stripe = await clocked();
   const slow = await stripe.topups.create({ amount: 50, currency: 'usd', metadata: { mock_settle_after: '30s' } });
   const normal = await stripe.topups.create({ amount: 50, currency: 'usd' });
   await advance(stripe, 10);
@@ -288,9 +266,8 @@ test('metadata[mock_settle_after]', async (t) => {
   assert.equal((await stripe.topups.retrieve(slow.id)).status, 'succeeded');
 });
 
-test('mock_outcome and mock_settle_after together', async (t) => {
-  const stripe = await clocked(t);
-  if (!stripe || !(await h.features.require(t, 'mock_outcome', 'mock_settle_after'))) return;
+test('mock_outcome and mock_settle_after together', async () => {
+  const stripe = await clocked();
   const tu = await stripe.topups.create({
     amount: 50, currency: 'usd', metadata: { mock_outcome: 'failed', mock_settle_after: '1m' },
   });
@@ -301,8 +278,7 @@ test('mock_outcome and mock_settle_after together', async (t) => {
 });
 
 for (const [key, value] of [['mock_outcome', 'bogus'], ['mock_settle_after', 'soon']]) {
-  test(`bad metadata[${key}] is refused`, async (t) => {
-    if (!(await h.features.require(t, key))) return;
+  test(`bad metadata[${key}] is refused`, async () => {
     const stripe = h.stripe();
     const err = await rejects(stripe.topups.create({ amount: 1, currency: 'usd', metadata: { [key]: value } }));
     assert.ok(err instanceof StripeInvalidRequestError, err.message);

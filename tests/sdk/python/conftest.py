@@ -1,7 +1,7 @@
 """Fixtures for the Python SDK conformance suite.
 
 See support.py for how servers are started, how every response is checked
-against Stripe's OpenAPI subset, and how missing server features are probed.
+against Stripe's OpenAPI subset.
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ import pytest
 import stripe
 
 from support import (
-    Features,
     MockServer,
     OpenApiValidator,
     Recorder,
     ValidatingHTTPClient,
     random_key,
-    start_or_skip,
 )
 
 
@@ -40,21 +38,14 @@ def server() -> MockServer:
     srv.stop()
 
 
-@pytest.fixture(scope="session")
-def features(server) -> Features:
-    f = Features(server)
-    yield f
-    f.close()
-
-
 @pytest.fixture
 def start_server():
-    """``start_server(*flags)`` runs a dedicated server for this test; the
-    test is skipped if the binary does not know one of the flags."""
+    """``start_server(*flags)`` runs a dedicated server for this test; it
+    raises (failing the test) if the server refuses the flags."""
     started: List[MockServer] = []
 
     def start(*flags: str) -> MockServer:
-        srv = start_or_skip(flags)
+        srv = MockServer(flags)
         started.append(srv)
         return srv
 
@@ -96,17 +87,3 @@ def make_client(recorder, server):
 def client(make_client) -> stripe.StripeClient:
     return make_client()
 
-
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """Report a skip at the test that was skipped, not at the helper that
-    called pytest.skip, so the summary names each skipped test."""
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.skipped and isinstance(rep.longrepr, tuple) and len(rep.longrepr) == 3:
-        _, _, reason = rep.longrepr
-        path, line, _ = item.reportinfo()
-        reason = reason.removeprefix("Skipped: ")
-        rep.longrepr = (str(path), (line or 0) + 1, f"{item.name}: {reason}")

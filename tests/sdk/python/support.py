@@ -11,9 +11,8 @@ which checks the body against Stripe's OpenAPI subset (see
 ``tests/sdk/schema``) and that a ``Request-Id`` header is present. A
 violation fails the test that made the request.
 
-Features that the server may not have yet are probed once per session (see
-:class:`Features`); tests that need a missing one are skipped with a reason
-that starts with ``unimplemented:``.
+A server that refuses its command line (for instance an unknown flag) fails
+the test that started it.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-import pytest
 import stripe
 from stripe._http_client import RequestsClient
 
@@ -52,10 +50,6 @@ START_TIMEOUT = 15.0
 
 # --------------------------------------------------------------------------
 # The server process
-
-
-class ServerUnsupported(Exception):
-    """The binary refused its command line (an unknown flag)."""
 
 
 def server_bin() -> Path:
@@ -115,7 +109,7 @@ class MockServer:
             err = self.stderr_text()
             self.stop()
             if "unexpected argument" in err:
-                raise ServerUnsupported(err.strip())
+                raise RuntimeError(f"server refused the flags {self.flags}:\n{err}")
             raise RuntimeError(
                 f"server {self.flags} did not start (first stdout line {line!r}):\n{err}"
             )
@@ -140,12 +134,12 @@ class MockServer:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 
-    # Plain HTTP, for probes and for checks that must bypass the SDK.
+    # Plain HTTP, for checks that must bypass the SDK.
     def http(
         self,
         method: str,
         path: str,
-        key: Optional[str] = "sk_test_probe",
+        key: Optional[str] = "sk_test_raw",
         data: Optional[Dict[str, str]] = None,
         headers: Optional[Dict[str, str]] = None,
     ) -> "RawResponse":
@@ -178,24 +172,6 @@ class RawResponse:
             if k.lower() == name.lower():
                 return v
         return None
-
-    @property
-    def unrouted(self) -> bool:
-        """404 for a URL the server has no route for."""
-        if self.status != 404:
-            return False
-        try:
-            msg = self.json()["error"]["message"]
-        except Exception:
-            return True
-        return msg.startswith("Unrecognized request URL")
-
-
-def start_or_skip(flags: Sequence[str]) -> MockServer:
-    try:
-        return MockServer(flags)
-    except ServerUnsupported as e:
-        pytest.skip(f"unimplemented: server rejects flags {list(flags)}: {e}")
 
 
 # --------------------------------------------------------------------------
@@ -306,115 +282,6 @@ class ValidatingHTTPClient(RequestsClient):
 def random_key(prefix: str = "sk_test_") -> str:
     alphabet = string.ascii_letters + string.digits
     return prefix + "".join(secrets.choice(alphabet) for _ in range(24))
-
-
-# --------------------------------------------------------------------------
-# Feature probes
-
-
-class Features:
-    """Which coming features the server under test has, probed once each."""
-
-    def __init__(self, server: MockServer):
-        self.server = server
-        self._cache: Dict[str, Optional[str]] = {}
-        self._settle0: Optional[MockServer] = None
-
-    def close(self) -> None:
-        if self._settle0 is not None:
-            self._settle0.stop()
-
-    def _settle_now_server(self) -> MockServer:
-        if self._settle0 is None:
-            self._settle0 = MockServer(["--settle-after", "0s"])
-        return self._settle0
-
-    def missing(self, name: str) -> Optional[str]:
-        """None if the feature is there, else why it is taken as missing."""
-        if name not in self._cache:
-            self._cache[name] = getattr(self, "_probe_" + name)()
-        return self._cache[name]
-
-    def require(self, *names: str) -> None:
-        for name in names:
-            why = self.missing(name)
-            if why is not None:
-                pytest.skip(f"unimplemented: {name}: {why}")
-
-    def _unrouted(self, method: str, path: str, data=None) -> Optional[str]:
-        r = self.server.http(method, path, key=random_key(), data=data)
-        if r.unrouted:
-            return f"{method} {path} answers 404 Unrecognized request URL"
-        return None
-
-    def _probe_clock(self):
-        return self._unrouted("GET", "/v1/test_helpers/clock")
-
-    def _probe_topup_helpers(self):
-        return self._unrouted("POST", "/v1/test_helpers/topups/tu_probe/succeed", {})
-
-    def _probe_reset(self):
-        return self._unrouted("POST", "/v1/test_helpers/reset", {})
-
-    def _probe_balance(self):
-        return self._unrouted("GET", "/v1/balance")
-
-    def _probe_balance_transactions(self):
-        return self._unrouted("GET", "/v1/balance_transactions")
-
-    def _probe_idempotency(self):
-        key = random_key()
-        idem = "probe-" + secrets.token_hex(8)
-        data = {"amount": "100", "currency": "usd"}
-        h = {"Idempotency-Key": idem}
-        first = self.server.http("POST", "/v1/topups", key=key, data=data, headers=h)
-        second = self.server.http("POST", "/v1/topups", key=key, data=data, headers=h)
-        if first.status != 200:
-            return f"probe create failed: {first.status} {first.body[:200]!r}"
-        if second.header("Idempotent-Replayed") != "true":
-            return "a repeated Idempotency-Key is not answered with Idempotent-Replayed: true"
-        return None
-
-    def _probe_mock_outcome(self):
-        srv = self._settle_now_server()
-        key = random_key()
-        r = srv.http("POST", "/v1/topups", key=key, data={
-            "amount": "100", "currency": "usd", "metadata[mock_outcome]": "failed",
-        })
-        if r.status != 200:
-            return f"create with metadata[mock_outcome] answered {r.status}"
-        status = srv.http("GET", f"/v1/topups/{r.json()['id']}", key=key).json()["status"]
-        if status != "failed":
-            return f"metadata[mock_outcome]=failed settled as {status!r}"
-        return None
-
-    def _probe_mock_settle_after(self):
-        srv = self._settle_now_server()
-        key = random_key()
-        r = srv.http("POST", "/v1/topups", key=key, data={
-            "amount": "100", "currency": "usd", "metadata[mock_settle_after]": "30s",
-        })
-        if r.status != 200:
-            return f"create with metadata[mock_settle_after] answered {r.status}"
-        status = srv.http("GET", f"/v1/topups/{r.json()['id']}", key=key).json()["status"]
-        if status != "pending":
-            return (
-                "metadata[mock_settle_after]=30s on a --settle-after 0s server "
-                f"settled at once ({status!r})"
-            )
-        return None
-
-    def _probe_balance_transaction_link(self):
-        """Succeeded top-ups carry a txn_ balance transaction."""
-        srv = self._settle_now_server()
-        key = random_key()
-        r = srv.http("POST", "/v1/topups", key=key, data={"amount": "100", "currency": "usd"})
-        got = srv.http("GET", f"/v1/topups/{r.json()['id']}", key=key).json()
-        if got.get("status") != "succeeded":
-            return f"top-up did not settle on a --settle-after 0s server ({got.get('status')!r})"
-        if not got.get("balance_transaction"):
-            return "a succeeded top-up has balance_transaction null"
-        return None
 
 
 # --------------------------------------------------------------------------

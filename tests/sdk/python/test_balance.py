@@ -7,9 +7,8 @@ from support import helper
 
 
 @pytest.fixture
-def settle_server(features, start_server):
+def settle_server(start_server):
     """A server whose top-ups are due at once (they settle when read)."""
-    features.require("balance_transaction_link")
     return start_server("--settle-after", "0s")
 
 
@@ -33,8 +32,7 @@ def settled(client, amount, **params):
     return client.v1.topups.retrieve(tu.id)
 
 
-def test_balance_shape(features, client):
-    features.require("balance")
+def test_balance_shape(client):
     bal = client.v1.balance.retrieve()
     assert isinstance(bal, stripe.Balance)
     assert bal.object == "balance"
@@ -42,8 +40,7 @@ def test_balance_shape(features, client):
     assert isinstance(bal.available, list) and isinstance(bal.pending, list)
 
 
-def test_succeeded_topups_credit_the_balance(features, settle_now):
-    features.require("balance")
+def test_succeeded_topups_credit_the_balance(settle_now):
     assert usd_total(settle_now.v1.balance.retrieve()) == 0
 
     ok = settled(settle_now, 1200)
@@ -58,23 +55,20 @@ def test_succeeded_topups_credit_the_balance(features, settle_now):
     assert usd_total(settle_now.v1.balance.retrieve()) == 1500
 
 
-def test_canceled_topups_do_not_credit_the_balance(features, client):
-    features.require("balance")
+def test_canceled_topups_do_not_credit_the_balance(client):
     tu = client.v1.topups.create({"amount": 5000, "currency": "usd"})
     client.v1.topups.cancel(tu.id)
     assert usd_total(client.v1.balance.retrieve()) == 0
 
 
-def test_balance_is_per_account(features, settle_server, make_client):
-    features.require("balance")
+def test_balance_is_per_account(settle_server, make_client):
     a, b = make_client(settle_server), make_client(settle_server)
     settled(a, 700)
     assert usd_total(a.v1.balance.retrieve()) == 700
     assert usd_total(b.v1.balance.retrieve()) == 0
 
 
-def test_topup_balance_transaction(features, settle_now):
-    features.require("balance_transactions")
+def test_topup_balance_transaction(settle_now):
     tu = settled(settle_now, 4321, description="funds")
     txn_id = tu.balance_transaction
     assert txn_id.startswith("txn_")
@@ -100,8 +94,7 @@ def test_topup_balance_transaction(features, settle_now):
     assert listed.data[0].balance_transaction.id == txn_id
 
 
-def test_balance_transactions_list_and_pagination(features, settle_now):
-    features.require("balance_transactions")
+def test_balance_transactions_list_and_pagination(settle_now):
     ids = [settled(settle_now, 100 + i).balance_transaction for i in range(7)]
 
     first = settle_now.v1.balance_transactions.list({"limit": 3})
@@ -112,8 +105,7 @@ def test_balance_transactions_list_and_pagination(features, settle_now):
     assert seen == list(reversed(ids))
 
 
-def test_unknown_balance_transaction_is_404(features, client):
-    features.require("balance_transactions")
+def test_unknown_balance_transaction_is_404(client):
     with pytest.raises(stripe.InvalidRequestError) as e:
         client.v1.balance_transactions.retrieve("txn_doesnotexist")
     assert e.value.http_status == 404
@@ -121,8 +113,7 @@ def test_unknown_balance_transaction_is_404(features, client):
     assert e.value.user_message == "No such balance_transaction: 'txn_doesnotexist'"
 
 
-def test_reversal_takes_the_credit_back(features, client):
-    features.require("balance", "balance_transactions", "topup_helpers")
+def test_reversal_takes_the_credit_back(client):
     tu = client.v1.topups.create({"amount": 800, "currency": "usd"})
     helper(client, "post", f"/v1/test_helpers/topups/{tu.id}/succeed")
     assert usd_total(client.v1.balance.retrieve()) == 800

@@ -8,17 +8,11 @@ import pytest
 import stripe
 
 
-
-@pytest.fixture
-def needs_idempotency(features):
-    features.require("idempotency")
-
-
 def new_key():
     return "test-" + secrets.token_hex(12)
 
 
-def test_replay_is_byte_identical(needs_idempotency, client, recorder):
+def test_replay_is_byte_identical(client, recorder):
     key = new_key()
     params = {"amount": 1500, "currency": "usd", "metadata": {"order": "1"}}
 
@@ -35,7 +29,7 @@ def test_replay_is_byte_identical(needs_idempotency, client, recorder):
     assert [t.id for t in client.v1.topups.list().data] == [first.id]
 
 
-def test_replay_after_the_topup_changed_returns_the_original_answer(needs_idempotency, client, recorder):
+def test_replay_after_the_topup_changed_returns_the_original_answer(client, recorder):
     key = new_key()
     tu = client.v1.topups.create({"amount": 5, "currency": "usd"}, {"idempotency_key": key})
     client.v1.topups.update(tu.id, {"description": "changed later"})
@@ -47,7 +41,7 @@ def test_replay_after_the_topup_changed_returns_the_original_answer(needs_idempo
     assert recorder.last.header("Idempotent-Replayed") == "true"
 
 
-def test_cancel_replay(needs_idempotency, client, recorder):
+def test_cancel_replay(client, recorder):
     tu = client.v1.topups.create({"amount": 5, "currency": "usd"})
     key = new_key()
     first = client.v1.topups.cancel(tu.id, options={"idempotency_key": key})
@@ -57,7 +51,7 @@ def test_cancel_replay(needs_idempotency, client, recorder):
     assert recorder.last.header("Idempotent-Replayed") == "true"
 
 
-def test_same_key_different_params_is_an_idempotency_error(needs_idempotency, client, recorder):
+def test_same_key_different_params_is_an_idempotency_error(client, recorder):
     key = new_key()
     client.v1.topups.create({"amount": 100, "currency": "usd"}, {"idempotency_key": key})
 
@@ -72,7 +66,7 @@ def test_same_key_different_params_is_an_idempotency_error(needs_idempotency, cl
     assert len(client.v1.topups.list().data) == 1
 
 
-def test_keys_are_scoped_to_the_account(needs_idempotency, make_client):
+def test_keys_are_scoped_to_the_account(make_client):
     key = new_key()
     a, b = make_client(), make_client()
     ta = a.v1.topups.create({"amount": 1, "currency": "usd"}, {"idempotency_key": key})
@@ -81,7 +75,7 @@ def test_keys_are_scoped_to_the_account(needs_idempotency, make_client):
     assert [t.id for t in b.v1.topups.list().data] == [tb.id]
 
 
-def test_sdk_generated_keys_do_not_collapse_distinct_creates(needs_idempotency, client, recorder):
+def test_sdk_generated_keys_do_not_collapse_distinct_creates(client, recorder):
     a = client.v1.topups.create({"amount": 1, "currency": "usd"})
     b = client.v1.topups.create({"amount": 1, "currency": "usd"})
     posts = recorder.requests_to("post", "/v1/topups")
@@ -91,7 +85,7 @@ def test_sdk_generated_keys_do_not_collapse_distinct_creates(needs_idempotency, 
     assert len(client.v1.topups.list().data) == 2
 
 
-def test_validation_errors_are_not_stored(needs_idempotency, client):
+def test_validation_errors_are_not_stored(client):
     """A request refused before it ran may be retried with the same key."""
     key = new_key()
     with pytest.raises(stripe.InvalidRequestError):

@@ -22,9 +22,8 @@ def settle_now(start_server, make_client):
 
 
 @pytest.fixture
-def clocked(start_server, make_client, features):
+def clocked(start_server, make_client):
     """A client on a dedicated manual-clock server (default 5 s settlement)."""
-    features.require("clock")
     return make_client(start_server("--settle-after", "5s"))
 
 
@@ -32,7 +31,7 @@ def clocked(start_server, make_client, features):
 
 
 @pytest.mark.parametrize("source", [None, "btok_us_verified"])
-def test_verified_source_succeeds(settle_now, source, features):
+def test_verified_source_succeeds(settle_now, source):
     params = {"amount": 2500, "currency": "usd"}
     if source:
         params["source"] = source
@@ -42,8 +41,7 @@ def test_verified_source_succeeds(settle_now, source, features):
     got = settle_now.v1.topups.retrieve(tu.id)
     assert got.status == "succeeded"
     assert got.failure_code is None and got.failure_message is None
-    if features.missing("balance_transaction_link") is None:
-        assert got.balance_transaction.startswith("txn_")
+    assert got.balance_transaction.startswith("txn_")
 
 
 @pytest.mark.parametrize("token,code", sorted(FAILING_TOKENS.items()))
@@ -151,30 +149,23 @@ def test_advance_refuses_bad_seconds(clocked):
 # -- test helpers -------------------------------------------------------------
 
 
-@pytest.fixture
-def helpers_client(client, features):
-    features.require("topup_helpers")
-    return client
-
-
 def topup_helper(client, tu_id, action, **params):
     data = helper(client, "post", f"/v1/test_helpers/topups/{tu_id}/{action}", **params)
     return client.deserialize(data, api_mode="V1")
 
 
-def test_helper_succeed(helpers_client, features):
-    c = helpers_client
+def test_helper_succeed(client):
+    c = client
     tu = c.v1.topups.create({"amount": 700, "currency": "usd"})
     done = topup_helper(c, tu.id, "succeed")
     assert isinstance(done, stripe.Topup)
     assert done.id == tu.id and done.status == "succeeded"
-    if features.missing("balance_transaction_link") is None:
-        assert done.balance_transaction.startswith("txn_")
+    assert done.balance_transaction.startswith("txn_")
     assert c.v1.topups.retrieve(tu.id).status == "succeeded"
 
 
-def test_helper_fail_with_and_without_code(helpers_client):
-    c = helpers_client
+def test_helper_fail_with_and_without_code(client):
+    c = client
     a = c.v1.topups.create({"amount": 1, "currency": "usd"})
     b = c.v1.topups.create({"amount": 2, "currency": "usd"})
 
@@ -190,8 +181,8 @@ def test_helper_fail_with_and_without_code(helpers_client):
     assert default.balance_transaction is None
 
 
-def test_helper_reverse(helpers_client):
-    c = helpers_client
+def test_helper_reverse(client):
+    c = client
     tu = c.v1.topups.create({"amount": 1, "currency": "usd"})
     topup_helper(c, tu.id, "succeed")
     reversed_ = topup_helper(c, tu.id, "reverse")
@@ -207,8 +198,8 @@ def test_helper_reverse(helpers_client):
     ("canceled", "fail"),
     ("succeeded", "fail"),
 ])
-def test_helper_refuses_impossible_transitions(helpers_client, setup, action):
-    c = helpers_client
+def test_helper_refuses_impossible_transitions(client, setup, action):
+    c = client
     tu = c.v1.topups.create({"amount": 1, "currency": "usd"})
     if setup == "canceled":
         c.v1.topups.cancel(tu.id)
@@ -220,15 +211,14 @@ def test_helper_refuses_impossible_transitions(helpers_client, setup, action):
     assert c.v1.topups.retrieve(tu.id).status == setup
 
 
-def test_helper_on_unknown_topup_is_404(helpers_client):
+def test_helper_on_unknown_topup_is_404(client):
     with pytest.raises(stripe.InvalidRequestError) as e:
-        topup_helper(helpers_client, "tu_doesnotexist", "succeed")
+        topup_helper(client, "tu_doesnotexist", "succeed")
     assert e.value.http_status == 404
     assert e.value.code == "resource_missing"
 
 
-def test_reset_clears_only_the_calling_account(make_client, features):
-    features.require("reset")
+def test_reset_clears_only_the_calling_account(make_client):
     mine, other = make_client(), make_client()
     for _ in range(3):
         mine.v1.topups.create({"amount": 1, "currency": "usd"})
@@ -247,8 +237,7 @@ def test_reset_clears_only_the_calling_account(make_client, features):
 
 
 @pytest.mark.parametrize("outcome", ["failed", "succeeded", "canceled"])
-def test_mock_outcome(settle_now, features, outcome):
-    features.require("mock_outcome")
+def test_mock_outcome(settle_now, outcome):
     tu = settle_now.v1.topups.create({
         "amount": 50, "currency": "usd",
         # Overrides the token's own outcome.
@@ -264,8 +253,7 @@ def test_mock_outcome(settle_now, features, outcome):
         assert got.failure_code is None
 
 
-def test_mock_settle_after(clocked, features):
-    features.require("mock_settle_after")
+def test_mock_settle_after(clocked):
     slow = clocked.v1.topups.create({
         "amount": 50, "currency": "usd", "metadata": {"mock_settle_after": "30s"},
     })
@@ -279,8 +267,7 @@ def test_mock_settle_after(clocked, features):
     assert clocked.v1.topups.retrieve(slow.id).status == "succeeded"
 
 
-def test_mock_outcome_and_settle_after_together(clocked, features):
-    features.require("mock_outcome", "mock_settle_after")
+def test_mock_outcome_and_settle_after_together(clocked):
     tu = clocked.v1.topups.create({
         "amount": 50, "currency": "usd",
         "metadata": {"mock_outcome": "failed", "mock_settle_after": "1m"},
@@ -291,12 +278,11 @@ def test_mock_outcome_and_settle_after_together(clocked, features):
     assert clocked.v1.topups.retrieve(tu.id).status == "failed"
 
 
-@pytest.mark.parametrize("key,value,feature", [
-    ("mock_outcome", "bogus", "mock_outcome"),
-    ("mock_settle_after", "soon", "mock_settle_after"),
+@pytest.mark.parametrize("key,value", [
+    ("mock_outcome", "bogus"),
+    ("mock_settle_after", "soon"),
 ])
-def test_bad_metadata_controls_are_refused(client, features, key, value, feature):
-    features.require(feature)
+def test_bad_metadata_controls_are_refused(client, key, value):
     with pytest.raises(stripe.InvalidRequestError) as e:
         client.v1.topups.create({"amount": 1, "currency": "usd", "metadata": {key: value}})
     assert e.value.http_status == 400
