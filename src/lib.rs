@@ -49,6 +49,11 @@ use std::time::Duration;
 use store::Store;
 use tokio::task::JoinHandle;
 
+/// A duration in whole milliseconds, saturating.
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Starts servers.
 pub struct Server;
 
@@ -70,7 +75,7 @@ impl Server {
             domain::ids::splitmix64(clock::wall_millis() as u64 ^ u64::from(std::process::id()))
         });
         let mut rules = Rules {
-            settle_after: config.settle_after.as_millis().min(i64::MAX as u128) as i64,
+            settle_after: millis(config.settle_after),
             failure_rate: config.failure_rate,
             cancel_rate: config.cancel_rate,
             fail_amounts: config.fail_amounts.clone(),
@@ -100,13 +105,11 @@ impl Server {
         let clock = Arc::new(Clock::new(config.clock, None));
         let scheduler = Arc::new(Scheduler::default());
         let ids = Arc::new(IdGenerator::new(seed));
-        let available_after = config.available_after.as_millis().min(i64::MAX as u128) as i64;
+        let available_after = millis(config.available_after);
         let state = web::Data::new(AppState {
             store: Store::default(),
             clock: clock.clone(),
             scheduler: scheduler.clone(),
-            ids: ids.clone(),
-            available_after,
             env: Arc::new(store::AccountEnv {
                 ids,
                 available_after,
@@ -162,10 +165,7 @@ impl ServerHandle {
     /// Moves a manual clock forward and fires every transition that came
     /// due, in due order. Returns how many fired; `None` on a real clock.
     pub fn advance(&self, by: Duration) -> Option<usize> {
-        let now = self
-            .state
-            .clock
-            .advance(by.as_millis().min(i64::MAX as u128) as i64)?;
+        let now = self.state.clock.advance(millis(by))?;
         Some(self.state.scheduler.run_due(now))
     }
 

@@ -2,9 +2,8 @@
 //! more than one part of it.
 
 use crate::clock::Clock;
-use crate::domain::ids::IdGenerator;
 use crate::domain::outcome::{Plan, Planner, Subject};
-use crate::domain::topup::{Millis, Outcome, Topup, TopupStatus};
+use crate::domain::topup::{Outcome, Topup, TopupStatus};
 use crate::faults::FaultPlan;
 use crate::scheduler::Scheduler;
 use crate::store::{Account, AccountEnv, Store};
@@ -14,10 +13,7 @@ pub struct AppState {
     pub store: Store,
     pub clock: Arc<Clock>,
     pub scheduler: Arc<Scheduler>,
-    pub ids: Arc<IdGenerator>,
-    /// How long after success a top-up's funds become available.
-    pub available_after: Millis,
-    /// Shared by every account.
+    /// Ids and the availability delay, shared with every account.
     pub env: Arc<AccountEnv>,
     pub planner: Planner,
     pub faults: FaultPlan,

@@ -140,7 +140,7 @@ pub async fn stripe_headers(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
-    let request_id = HeaderValue::from_bytes(&state.ids.request())
+    let request_id = HeaderValue::from_bytes(&state.env.ids.request())
         .unwrap_or(HeaderValue::from_static("req_unknown"));
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let version = req

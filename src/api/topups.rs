@@ -254,7 +254,7 @@ pub async fn create(
     let account = &auth.account;
     let now = state.clock.now();
     idempotent::post(&req, payload, account, now, CreateTopup::parse, |input| {
-        let (seq, id) = state.ids.topup();
+        let (seq, id) = state.env.ids.topup();
         let plan = state.planner.plan(
             &Subject {
                 seq,
@@ -280,7 +280,7 @@ pub async fn create(
             status: TopupStatus::Pending,
             failure: None,
             expected_availability_date: Some(ceil_seconds(
-                plan.due.saturating_add(state.available_after),
+                plan.due.saturating_add(state.env.available_after),
             )),
             balance_transaction: None,
             seq,
