@@ -142,7 +142,10 @@ pub async fn stripe_headers(
     };
     let request_id = HeaderValue::from_bytes(&state.env.ids.request())
         .unwrap_or(HeaderValue::from_static("req_unknown"));
-    req.extensions_mut().insert(RequestId(request_id.clone()));
+    // Only an idempotent request needs its id inside (`Original-Request`).
+    if req.headers().contains_key("idempotency-key") {
+        req.extensions_mut().insert(RequestId(request_id.clone()));
+    }
     let version = req
         .headers()
         .get("stripe-version")
