@@ -38,15 +38,10 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -54,9 +49,9 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 # Relative to the repository root, as the project documents it.
 SPEC_RELATIVE_PATH = "../shared/stripe/openapi-subset.json"
-BASE_FLAGS = ["--port", "0", "--clock", "manual", "--log-level", "warn"]
-LISTEN_PREFIX = "topups-mock listening on "
-START_TIMEOUT = 15.0
+# The SDK suites' server harness (same venv): one way to start the binary.
+sys.path.insert(0, str(REPO_ROOT / "tests" / "sdk" / "python"))
+from support import MockServer, server_bin  # noqa: E402
 API_KEY = "sk_test_schemathesis_0000000000"
 # The operations the mock implements.
 INCLUDE_PATH_REGEX = r"^/v1/(topups|balance|balance_transactions)(/|$)"
@@ -72,73 +67,21 @@ def spec_path() -> Path:
     return (REPO_ROOT / SPEC_RELATIVE_PATH).resolve()
 
 
-def server_bin() -> Path:
-    path = Path(os.environ.get("TOPUPS_MOCK_BIN", "target/debug/topups-mock"))
-    return path if path.is_absolute() else REPO_ROOT / path
+def call(server: MockServer, method: str, path: str, form: Optional[Dict[str, str]] = None) -> Any:
+    """A seeding request that must succeed."""
+    r = server.http(method, path, key=API_KEY, data=form if method == "POST" else None)
+    if r.status != 200:
+        raise RuntimeError(f"seeding: {method} {path} -> {r.status}: {r.body!r}")
+    return r.json()
 
 
-class Server:
-    def __init__(self, binary: Path):
-        self.stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            [str(binary), *BASE_FLAGS],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            text=True,
-        )
-        lines: "queue.Queue[Optional[str]]" = queue.Queue()
-
-        def pump() -> None:
-            assert self.proc.stdout is not None
-            for line in self.proc.stdout:
-                lines.put(line)
-            lines.put(None)
-
-        threading.Thread(target=pump, daemon=True).start()
-        try:
-            line = lines.get(timeout=START_TIMEOUT)
-        except queue.Empty:
-            line = None
-        if line is None or not line.startswith(LISTEN_PREFIX):
-            self.stop()
-            raise RuntimeError(
-                f"server did not start (first stdout line {line!r}):\n{self.stderr_text()}"
-            )
-        self.url = line[len(LISTEN_PREFIX):].strip()
-
-    def stderr_text(self) -> str:
-        self.stderr.seek(0)
-        return self.stderr.read().decode("utf-8", "replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-
-    def call(self, method: str, path: str, form: Optional[Dict[str, str]] = None) -> Any:
-        data = urllib.parse.urlencode(form or {}).encode() if method == "POST" else None
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        req.add_header("Authorization", f"Bearer {API_KEY}")
-        if data is not None:
-            req.add_header("Content-Type", "application/x-www-form-urlencoded")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as res:
-                return json.load(res)
-        except urllib.error.HTTPError as e:
-            raise RuntimeError(f"seeding: {method} {path} -> {e.code}: {e.read()!r}") from e
-
-
-def seed(server: Server) -> Dict[str, List[str]]:
+def seed(server: MockServer) -> Dict[str, List[str]]:
     """Top-ups in each state the clock-free API can reach; returns the ids
     to use as examples, by path-parameter name."""
 
     def create(description: str) -> Dict[str, Any]:
-        return server.call(
+        return call(
+            server,
             "POST",
             "/v1/topups",
             {"amount": "1500", "currency": "usd", "description": description,
@@ -147,9 +90,9 @@ def seed(server: Server) -> Dict[str, List[str]]:
 
     pending = create("pending")
     succeeded = create("succeeded")
-    succeeded = server.call("POST", f"/v1/test_helpers/topups/{succeeded['id']}/succeed")
+    succeeded = call(server, "POST", f"/v1/test_helpers/topups/{succeeded['id']}/succeed")
     canceled = create("canceled")
-    server.call("POST", f"/v1/topups/{canceled['id']}/cancel")
+    call(server, "POST", f"/v1/topups/{canceled['id']}/cancel")
     txn = succeeded.get("balance_transaction")
     if not isinstance(txn, str):
         raise RuntimeError(f"seeding: a succeeded top-up has no balance transaction: {succeeded}")
@@ -211,7 +154,7 @@ def main(argv: List[str]) -> int:
         )
         return 2
     spec = json.loads(spec_file.read_text(encoding="utf-8"))
-    server = Server(binary)
+    server = MockServer()
     try:
         spec = augment(spec, seed(server))
         with tempfile.TemporaryDirectory(prefix="topups-mock-schemathesis-") as tmp:
