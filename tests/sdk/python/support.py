@@ -158,6 +158,14 @@ class MockServer:
             return RawResponse(e.code, dict(e.headers), e.read())
 
 
+def find_header(headers: Dict[str, str], name: str) -> Optional[str]:
+    """A header's value, whatever the case of its name."""
+    for k, v in headers.items():
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
 @dataclass
 class RawResponse:
     status: int
@@ -168,10 +176,7 @@ class RawResponse:
         return json.loads(self.body)
 
     def header(self, name: str) -> Optional[str]:
-        for k, v in self.headers.items():
-            if k.lower() == name.lower():
-                return v
-        return None
+        return find_header(self.headers, name)
 
 
 # --------------------------------------------------------------------------
@@ -194,16 +199,10 @@ class Exchange:
         return json.loads(self.body)
 
     def header(self, name: str) -> Optional[str]:
-        for k, v in self.headers.items():
-            if k.lower() == name.lower():
-                return v
-        return None
+        return find_header(self.headers, name)
 
     def request_header(self, name: str) -> Optional[str]:
-        for k, v in self.request_headers.items():
-            if k.lower() == name.lower():
-                return v
-        return None
+        return find_header(self.request_headers, name)
 
     @property
     def path(self) -> str:
