@@ -1,7 +1,7 @@
 //! Time as the server sees it: the wall clock, or a manual clock that only
 //! moves when told to, so tests never sleep.
 
-use crate::domain::topup::Millis;
+use crate::domain::time::Millis;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 

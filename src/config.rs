@@ -2,7 +2,8 @@
 //! it. Every flag can also be set through a `TOPUPS_MOCK_*` variable.
 
 use crate::clock::ClockMode;
-use crate::domain::topup::FailureCode;
+use crate::domain::failure::FailureCode;
+use crate::domain::time::duration_arg;
 use crate::faults::{ErrorStatus, Latency};
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub struct Config {
     pub scenario: Option<PathBuf>,
     /// A fixture file or folder loaded into every account.
     pub fixtures: Option<PathBuf>,
+    /// The API version events are stamped with.
+    pub api_version: String,
 }
 
 impl Default for Config {
@@ -62,6 +65,7 @@ impl Default for Config {
             error_status: ErrorStatus::Internal,
             scenario: None,
             fixtures: None,
+            api_version: DEFAULT_API_VERSION.into(),
         }
     }
 }
@@ -85,11 +89,11 @@ pub struct Cli {
     #[arg(long, env = "TOPUPS_MOCK_PORT", default_value_t = 12111)]
     pub port: u16,
     /// How long a top-up stays pending, e.g. `5s`, `250ms`, `0s`.
-    #[arg(long, env = "TOPUPS_MOCK_SETTLE_AFTER", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "TOPUPS_MOCK_SETTLE_AFTER", default_value = "5s", value_parser = duration_arg)]
     pub settle_after: Duration,
     /// How long a succeeded top-up's funds stay pending in the balance
     /// before they become available, e.g. `0s` (default) or `1d`.
-    #[arg(long, env = "TOPUPS_MOCK_AVAILABLE_AFTER", default_value = "0s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "TOPUPS_MOCK_AVAILABLE_AFTER", default_value = "0s", value_parser = duration_arg)]
     pub available_after: Duration,
     /// Where time comes from.
     #[arg(long, env = "TOPUPS_MOCK_CLOCK", value_enum, default_value = "real")]
@@ -114,7 +118,8 @@ pub struct Cli {
     )]
     pub fail_amounts: Vec<i64>,
     /// The failure_code failed top-ups carry.
-    #[arg(long, env = "TOPUPS_MOCK_FAILURE_CODE", default_value = "insufficient_funds", value_parser = failure_code)]
+    #[arg(long, env = "TOPUPS_MOCK_FAILURE_CODE", default_value = "insufficient_funds", value_parser = failure_code,
+          value_name = "CODE", help = failure_code_help())]
     pub failure_code: FailureCode,
     /// Latency added to every response: `50ms`, or a range `10ms..200ms`.
     #[arg(long, env = "TOPUPS_MOCK_LATENCY")]
@@ -131,6 +136,10 @@ pub struct Cli {
     /// Fixture top-ups (a JSON file or a folder of them) every account starts with.
     #[arg(long, env = "TOPUPS_MOCK_FIXTURES")]
     pub fixtures: Option<PathBuf>,
+    /// The API version events are stamped with (an account's default
+    /// version in Stripe's terms).
+    #[arg(long, env = "TOPUPS_MOCK_API_VERSION", default_value = DEFAULT_API_VERSION, value_parser = api_version)]
+    pub api_version: String,
     /// Log filter: error, warn, info (one line per request), debug, trace.
     #[arg(long, env = "TOPUPS_MOCK_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -158,7 +167,34 @@ impl Cli {
             error_status: self.error_status,
             scenario: self.scenario,
             fixtures: self.fixtures,
+            api_version: self.api_version,
         }
+    }
+}
+
+/// The version answered when a request does not pin one, and the one
+/// events carry unless `--api-version` says otherwise.
+pub const DEFAULT_API_VERSION: &str = "2026-10-28.endive";
+
+/// A Stripe API version: a date, optionally with a release name.
+pub fn is_api_version(v: &str) -> bool {
+    let (date, name) = v.split_once('.').unwrap_or((v, "x"));
+    let b = date.as_bytes();
+    let date_ok = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        });
+    date_ok && !name.is_empty() && name.bytes().all(|c| c.is_ascii_lowercase())
+}
+
+fn api_version(s: &str) -> Result<String, String> {
+    if is_api_version(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "'{s}' is not an API version such as {DEFAULT_API_VERSION}"
+        ))
     }
 }
 
@@ -168,10 +204,12 @@ fn share(s: &str) -> Result<f64, String> {
 }
 
 fn failure_code(s: &str) -> Result<FailureCode, String> {
-    FailureCode::parse(s).ok_or_else(|| {
-        format!(
-            "'{s}' is not one of {}",
-            FailureCode::ALL.map(FailureCode::as_str).join(", ")
-        )
-    })
+    FailureCode::parse_named(s)
+}
+
+fn failure_code_help() -> String {
+    format!(
+        "The failure_code failed top-ups carry: one of {}",
+        FailureCode::names()
+    )
 }

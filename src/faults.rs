@@ -1,12 +1,10 @@
-//! Injected faults: added latency and Stripe-style 429/500/503 answers,
-//! for all requests or per route.
+//! Injected faults: added latency and 429/500/503 answers, for all
+//! requests or per route. Each API surface renders the error in its
+//! provider's envelope.
 
 use crate::domain::ids::splitmix64;
-use crate::domain::outcome::{chance, parse_duration};
-use crate::domain::topup::Millis;
-use crate::error::{ApiError, ErrorCode, ErrorType};
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::{Method, StatusCode};
+use crate::domain::planner::chance;
+use crate::domain::time::{parse_millis, Millis};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,8 +22,8 @@ impl FromStr for Latency {
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || format!("invalid latency '{s}': expected e.g. 50ms or 10ms..200ms");
         let (a, b) = s.split_once("..").unwrap_or((s, s));
-        let min = parse_duration(a).ok_or_else(bad)?;
-        let max = parse_duration(b).ok_or_else(bad)?;
+        let min = parse_millis(a).ok_or_else(bad)?;
+        let max = parse_millis(b).ok_or_else(bad)?;
         if min > max {
             return Err(bad());
         }
@@ -66,41 +64,6 @@ impl fmt::Display for ErrorStatus {
     }
 }
 
-impl ErrorStatus {
-    /// Stripe's body and headers for this status. 5xx say the request may
-    /// be retried (SDKs then retry with the same idempotency key); a 429
-    /// says when, and that an immediate retry will not help.
-    pub fn error(self) -> ApiError {
-        let retry = |e: ApiError, v: &'static str| {
-            e.with_header(
-                HeaderName::from_static("stripe-should-retry"),
-                HeaderValue::from_static(v),
-            )
-        };
-        match self {
-            ErrorStatus::TooManyRequests => retry(
-                ApiError::invalid("Request rate limit exceeded. You can learn more about rate limits here https://stripe.com/docs/rate-limits.")
-                    .with_status(StatusCode::TOO_MANY_REQUESTS)
-                    .with_code(ErrorCode::RateLimit)
-                    .with_header(HeaderName::from_static("retry-after"), HeaderValue::from_static("1")),
-                "false",
-            ),
-            ErrorStatus::Internal => retry(
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorType::ApiError, "An unknown error occurred"),
-                "true",
-            ),
-            ErrorStatus::Unavailable => retry(
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorType::ApiError,
-                    "Error while communicating with one of our backends.  Sorry about that!  We have been notified of the problem.  If you have any questions, we can help at https://support.stripe.com/.",
-                ),
-                "true",
-            ),
-        }
-    }
-}
-
 /// The faults for one set of requests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Faults {
@@ -124,7 +87,8 @@ impl Default for Faults {
 /// /v1/topups/{id}`, `* /v1/topups/*`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoutePattern {
-    method: Option<Method>,
+    /// Upper case; `None` matches any.
+    method: Option<String>,
     segments: Vec<String>,
 }
 
@@ -137,10 +101,10 @@ impl FromStr for RoutePattern {
         })?;
         let method = match m {
             "*" => None,
-            m => Some(
-                Method::from_str(&m.to_ascii_uppercase())
-                    .map_err(|_| format!("invalid method in route '{s}'"))?,
-            ),
+            m if !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                Some(m.to_ascii_uppercase())
+            }
+            _ => return Err(format!("invalid method in route '{s}'")),
         };
         let path = path.trim();
         if !path.starts_with('/') {
@@ -154,7 +118,7 @@ impl FromStr for RoutePattern {
 }
 
 impl RoutePattern {
-    pub fn matches(&self, method: &Method, path: &str) -> bool {
+    pub fn matches(&self, method: &str, path: &str) -> bool {
         if self.method.as_ref().is_some_and(|m| m != method) {
             return false;
         }
@@ -187,7 +151,7 @@ pub struct FaultPlan {
 #[derive(Debug, Default)]
 pub struct Injection {
     pub delay: Option<std::time::Duration>,
-    pub error: Option<ApiError>,
+    pub error: Option<ErrorStatus>,
 }
 
 impl FaultPlan {
@@ -205,7 +169,7 @@ impl FaultPlan {
     }
 
     /// Decides the faults for a request. Test helpers are never faulted.
-    pub fn decide(&self, method: &Method, path: &str) -> Injection {
+    pub fn decide(&self, method: &str, path: &str) -> Injection {
         if path.starts_with("/v1/test_helpers/") {
             return Injection::default();
         }
@@ -225,7 +189,7 @@ impl FaultPlan {
             std::time::Duration::from_millis(l.min as u64 + extra)
         });
         let error = (faults.error_rate > 0.0 && chance(self.seed, n) < faults.error_rate)
-            .then(|| faults.error_status.error());
+            .then_some(faults.error_status);
         Injection { delay, error }
     }
 }
@@ -237,14 +201,14 @@ mod tests {
     #[test]
     fn patterns() {
         let p: RoutePattern = "POST /v1/topups/{id}/cancel".parse().unwrap();
-        assert!(p.matches(&Method::POST, "/v1/topups/tu_1/cancel"));
-        assert!(!p.matches(&Method::GET, "/v1/topups/tu_1/cancel"));
-        assert!(!p.matches(&Method::POST, "/v1/topups/tu_1"));
+        assert!(p.matches("POST", "/v1/topups/tu_1/cancel"));
+        assert!(!p.matches("GET", "/v1/topups/tu_1/cancel"));
+        assert!(!p.matches("POST", "/v1/topups/tu_1"));
         let p: RoutePattern = "* /v1/topups/*".parse().unwrap();
-        assert!(p.matches(&Method::GET, "/v1/topups/tu_1"));
+        assert!(p.matches("GET", "/v1/topups/tu_1"));
         let p: RoutePattern = "GET /v1/topups".parse().unwrap();
-        assert!(p.matches(&Method::GET, "/v1/topups"));
-        assert!(!p.matches(&Method::GET, "/v1/topups/tu_1"));
+        assert!(p.matches("GET", "/v1/topups"));
+        assert!(!p.matches("GET", "/v1/topups/tu_1"));
         assert!("/v1/topups".parse::<RoutePattern>().is_err());
     }
 
@@ -274,15 +238,12 @@ mod tests {
             9,
         );
         let errors = (0..1000)
-            .filter(|_| plan.decide(&Method::GET, "/v1/topups").error.is_some())
+            .filter(|_| plan.decide("GET", "/v1/topups").error.is_some())
             .count();
         assert!((198..=202).contains(&errors), "{errors}");
         assert!(plan
-            .decide(&Method::POST, "/v1/test_helpers/clock/advance")
+            .decide("POST", "/v1/test_helpers/clock/advance")
             .error
             .is_none());
-        let e = ErrorStatus::TooManyRequests.error();
-        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
-        assert!(e.headers.iter().any(|(n, _)| n == "retry-after"));
     }
 }

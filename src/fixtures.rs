@@ -4,9 +4,11 @@
 
 use crate::domain::amount::Amount;
 use crate::domain::currency::Currency;
+use crate::domain::failure::FailureCode;
+use crate::domain::ids::IdKind;
 use crate::domain::metadata::Metadata;
 use crate::domain::text::statement_descriptor;
-use crate::domain::topup::{FailureCode, Outcome, Topup, TopupStatus};
+use crate::domain::topup::{Outcome, Topup, TopupStatus};
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -37,6 +39,10 @@ struct FixtureTopup {
     failure_code: Option<FailureCode>,
     #[serde(default)]
     expected_availability_date: Option<i64>,
+    /// Kept as given (a `txn_...` id), so a fixture's transaction can be
+    /// retrieved by the id its file names.
+    #[serde(default)]
+    balance_transaction: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,9 +82,9 @@ fn descriptor<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
 
 fn failure<'de, D: Deserializer<'de>>(d: D) -> Result<Option<FailureCode>, D::Error> {
     match Option::<String>::deserialize(d)? {
-        Some(s) => FailureCode::parse(&s)
+        Some(s) => FailureCode::parse_named(&s)
             .map(Some)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown failure_code '{s}'"))),
+            .map_err(|m| serde::de::Error::custom(format!("unknown failure_code: {m}"))),
         None => Ok(None),
     }
 }
@@ -118,7 +124,14 @@ pub fn load(path: &Path) -> Result<Vec<Topup>, String> {
                     .to_string();
                 format!("fixture {name}: line {line}: field `{field}`: {inner}")
             })?;
-            if !f.id.starts_with("tu_") || f.id.len() > 255 {
+            if let Some(txn) = &f.balance_transaction {
+                if !IdKind::BalanceTransaction.owns(txn) || txn.len() > 255 {
+                    return Err(format!(
+                        "fixture {name}: line {line}: field `balance_transaction`: '{txn}' is not a balance transaction id (txn_...)"
+                    ));
+                }
+            }
+            if !IdKind::Topup.owns(&f.id) || f.id.len() > 255 {
                 return Err(format!(
                     "fixture {name}: line {line}: field `id`: '{}' is not a top-up id (tu_...)",
                     f.id
@@ -148,7 +161,6 @@ fn into_topup(f: FixtureTopup, seq: u64) -> Topup {
         created: f.created,
         description: f.description.filter(|d| !d.is_empty()),
         metadata: Metadata::new(f.metadata.unwrap_or_default()),
-        source: None,
         statement_descriptor: f.statement_descriptor.map(Into::into),
         transfer_group: f.transfer_group.map(Into::into),
         payment_method: None,
@@ -156,7 +168,7 @@ fn into_topup(f: FixtureTopup, seq: u64) -> Topup {
         status: f.status,
         failure,
         expected_availability_date: f.expected_availability_date,
-        balance_transaction: None,
+        balance_transaction: f.balance_transaction.map(Arc::from),
         seq,
         due: None,
         planned: Outcome::Succeed,

@@ -4,8 +4,11 @@
 //! example.
 
 use crate::domain::currency::Currency;
-use crate::domain::outcome::{parse_duration, Match, OutcomeRule, Rules};
-use crate::domain::topup::{FailureCode, Outcome};
+use crate::domain::failure::FailureCode;
+use crate::domain::list::Range;
+use crate::domain::planner::{Match, OutcomeRule, Rules};
+use crate::domain::time::parse_millis;
+use crate::domain::topup::Outcome;
 use crate::faults::{ErrorStatus, Faults, Latency, RoutePattern};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -118,13 +121,20 @@ pub fn load(path: &Path, rules: &mut Rules, faults: &mut Faults) -> Result<Scena
     let mut scenario = Scenario::default();
     for (i, r) in file.topups.into_iter().enumerate() {
         let field = |f: &str| format!("topups[{i}].{f}");
-        let (amount_min, amount_max) = match r.amount {
-            None => (None, None),
-            Some(AmountMatch::Exact(n)) => (Some(n), Some(n)),
-            Some(AmountMatch::Range { gt, gte, lt, lte }) => (
-                gt.map(|v| v.saturating_add(1)).or(gte),
-                lt.map(|v| v.saturating_sub(1)).or(lte),
-            ),
+        let amount = match r.amount {
+            None => Range::ALL,
+            Some(AmountMatch::Exact(n)) => Range::exact(n),
+            Some(AmountMatch::Range { gt, gte, lt, lte }) => {
+                let mut range = Range::ALL;
+                for (op, bound) in [("gt", gt), ("gte", gte), ("lt", lt), ("lte", lte)] {
+                    if let Some(n) = bound {
+                        range = range
+                            .narrowed(op, n)
+                            .map_err(|_| at(&field("amount"), format!("unknown operator {op}")))?;
+                    }
+                }
+                range
+            }
         };
         let currency = r
             .currency
@@ -137,26 +147,20 @@ pub fn load(path: &Path, rules: &mut Rules, faults: &mut Faults) -> Result<Scena
             .failure_code
             .map(|c| failure_code(&c).map_err(|m| at(&field("failure_code"), m)))
             .transpose()?;
-        let outcome = match r.outcome.as_deref() {
-            None => None,
-            Some("succeeded") => Some(Outcome::Succeed),
-            Some("failed") => Some(Outcome::Fail(code.unwrap_or(rules.failure_code))),
-            Some("canceled") => Some(Outcome::Cancel),
-            Some(o) => {
-                return Err(at(
-                    &field("outcome"),
-                    format!("'{o}' is not one of succeeded, failed, canceled"),
-                ))
-            }
-        };
+        let outcome = r
+            .outcome
+            .map(|o| {
+                Outcome::parse_name(&o, code.unwrap_or(rules.failure_code))
+                    .map_err(|m| at(&field("outcome"), m))
+            })
+            .transpose()?;
         let settle_after = r
             .settle_after
             .map(|s| duration(&s).map_err(|m| at(&field("settle_after"), m)))
             .transpose()?;
         scenario.outcome_rules.push(OutcomeRule {
             matches: Match {
-                amount_min,
-                amount_max,
+                amount,
                 currency,
                 metadata: r.metadata.into_iter().collect(),
             },
@@ -186,7 +190,7 @@ pub fn load(path: &Path, rules: &mut Rules, faults: &mut Faults) -> Result<Scena
 }
 
 fn duration(s: &str) -> Result<i64, String> {
-    parse_duration(s).ok_or_else(|| format!("'{s}' is not a duration such as 30s or 250ms"))
+    parse_millis(s).ok_or_else(|| format!("'{s}' is not a duration such as 5, 30s or 250ms"))
 }
 
 pub fn rate(r: f64) -> Result<f64, String> {
@@ -198,12 +202,7 @@ pub fn rate(r: f64) -> Result<f64, String> {
 }
 
 fn failure_code(c: &str) -> Result<FailureCode, String> {
-    FailureCode::parse(c).ok_or_else(|| {
-        format!(
-            "'{c}' is not one of {}",
-            FailureCode::ALL.map(FailureCode::as_str).join(", ")
-        )
-    })
+    FailureCode::parse_named(c)
 }
 
 fn status(s: u16) -> Result<ErrorStatus, String> {
@@ -245,8 +244,8 @@ mod tests {
         .unwrap();
         assert_eq!(rules.failure_rate, 0.1);
         assert_eq!(faults.latency, Some(Latency { min: 5, max: 5 }));
-        assert_eq!(s.outcome_rules[0].matches.amount_min, Some(100));
-        assert_eq!(s.outcome_rules[0].matches.amount_max, Some(199));
+        assert_eq!(s.outcome_rules[0].matches.amount.min, Some(100));
+        assert_eq!(s.outcome_rules[0].matches.amount.max, Some(199));
         assert_eq!(
             s.outcome_rules[0].outcome,
             Some(Outcome::Fail(FailureCode::AccountClosed))
@@ -258,6 +257,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.outcome_rules[0].outcome, Some(Outcome::Cancel));
+    }
+
+    #[test]
+    fn every_bound_counts() {
+        let (s, _, _) = load_str("toml", "[[topups]]\namount = { gt = 10, gte = 1000 }\n").unwrap();
+        assert_eq!(s.outcome_rules[0].matches.amount.min, Some(1000));
+        let (s, rules, _) = load_str("toml", "[defaults]\nsettle_after = \"5\"\n").unwrap();
+        assert!(s.outcome_rules.is_empty());
+        assert_eq!(rules.settle_after, 5_000);
     }
 
     #[test]

@@ -1,55 +1,53 @@
-//! One min-heap of due times for every pending top-up of every account.
-//! A single task sleeps until the earliest one (real clock); a manual clock
-//! drains it when advanced. No polling, no task per top-up.
+//! When each account next has something due, for the whole server: one
+//! min-heap of wake-ups, one task that sleeps until the earliest on a real
+//! clock. The jobs themselves live in each account's own queue and run
+//! through the engine; the heap holds accounts weakly, so a reset account
+//! is freed at once.
 
-use crate::clock::{Clock, ClockMode};
-use crate::domain::topup::Millis;
+use crate::domain::time::Millis;
 use crate::store::Account;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use tokio::sync::Notify;
 
-struct Due {
+struct WakeUp {
     at: Millis,
-    seq: u64,
-    account: Arc<Account>,
-    id: Arc<str>,
+    account: Weak<Account>,
 }
 
-impl PartialEq for Due {
+impl PartialEq for WakeUp {
     fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
+        self.at == other.at
     }
 }
-impl Eq for Due {}
-impl PartialOrd for Due {
+impl Eq for WakeUp {}
+impl PartialOrd for WakeUp {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Due {
+impl Ord for WakeUp {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
+        self.at.cmp(&other.at)
     }
 }
 
 #[derive(Default)]
 pub struct Scheduler {
-    heap: Mutex<BinaryHeap<Reverse<Due>>>,
+    heap: Mutex<BinaryHeap<Reverse<WakeUp>>>,
     wake: Notify,
 }
 
 impl Scheduler {
-    pub fn schedule(&self, at: Millis, seq: u64, account: Arc<Account>, id: Arc<str>) {
+    /// Asks for `account` to be brought up to date at `at`.
+    pub fn wake_at(&self, at: Millis, account: &Arc<Account>) {
         let earlier = {
             let mut heap = self.heap.lock().unwrap_or_else(PoisonError::into_inner);
-            let earlier = heap.peek().is_none_or(|Reverse(d)| at < d.at);
-            heap.push(Reverse(Due {
+            let earlier = heap.peek().is_none_or(|Reverse(w)| at < w.at);
+            heap.push(Reverse(WakeUp {
                 at,
-                seq,
-                account,
-                id,
+                account: Arc::downgrade(account),
             }));
             earlier
         };
@@ -58,60 +56,31 @@ impl Scheduler {
         }
     }
 
-    fn next_at(&self) -> Option<Millis> {
+    pub fn next_at(&self) -> Option<Millis> {
         self.heap
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .peek()
-            .map(|Reverse(d)| d.at)
+            .map(|Reverse(w)| w.at)
     }
 
-    /// Fires every transition due at or before `now`, earliest first.
-    /// Entries whose top-up moved on already (canceled, settled on read)
-    /// are dropped by the account.
-    pub fn run_due(&self, now: Millis) -> usize {
-        let mut fired = 0;
-        loop {
-            // Pop one at a time so the heap lock is never held while a
-            // top-up's lock is taken.
-            let due = {
-                let mut heap = self.heap.lock().unwrap_or_else(PoisonError::into_inner);
-                match heap.peek() {
-                    Some(Reverse(d)) if d.at <= now => heap.pop().map(|Reverse(d)| d),
-                    _ => None,
-                }
-            };
-            let Some(due) = due else { break };
-            if due.account.settle_due(&due.id, due.at.max(0)) {
-                fired += 1;
+    /// The next account (still alive) with a wake-up at or before `now`.
+    pub fn pop_due(&self, now: Millis) -> Option<Arc<Account>> {
+        let mut heap = self.heap.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some(Reverse(w)) = heap.peek() {
+            if w.at > now {
+                return None;
             }
-        }
-        fired
-    }
-
-    /// The background loop for a real clock. Returns at once on a manual
-    /// clock, whose advances drain the heap themselves.
-    pub async fn run(self: Arc<Self>, clock: Arc<Clock>) {
-        if clock.mode() == ClockMode::Manual {
-            return;
-        }
-        loop {
-            let notified = self.wake.notified();
-            match self.next_at() {
-                None => notified.await,
-                Some(at) => {
-                    let wait = at - clock.now();
-                    if wait <= 0 {
-                        self.run_due(clock.now());
-                        continue;
-                    }
-                    let sleep = tokio::time::sleep(std::time::Duration::from_millis(wait as u64));
-                    tokio::select! {
-                        _ = sleep => {}
-                        _ = notified => {}
-                    }
+            if let Some(Reverse(w)) = heap.pop() {
+                if let Some(account) = w.account.upgrade() {
+                    return Some(account);
                 }
             }
         }
+        None
+    }
+
+    pub fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.wake.notified()
     }
 }

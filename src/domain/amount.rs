@@ -1,6 +1,6 @@
 //! Amounts in the currency's smallest unit.
 
-use crate::error::{ApiError, ErrorCode};
+use super::error::{DomainError, ErrorCode};
 use serde::{Deserialize, Serialize};
 
 /// A positive amount, at most [`Amount::MAX`].
@@ -15,25 +15,26 @@ impl Amount {
 
     /// Parses a positive amount from an already-integer value, with
     /// Stripe's wording for zero and for negative values.
-    pub fn parse(value: i64, param: &str) -> Result<Self, ApiError> {
+    pub fn parse(value: i64, param: &str) -> Result<Self, DomainError> {
         if value < 0 {
-            return Err(ApiError::invalid("Invalid positive integer")
+            return Err(DomainError::invalid("Invalid positive integer")
                 .with_param(param)
                 .with_code(ErrorCode::ParameterInvalidInteger));
         }
         if value == 0 {
             return Err(
-                ApiError::invalid("This value must be greater than or equal to 1.")
+                DomainError::invalid("This value must be greater than or equal to 1.")
                     .with_param(param)
                     .with_code(ErrorCode::ParameterInvalidInteger),
             );
         }
         if value > Self::MAX {
-            return Err(
-                ApiError::invalid(format!("Amount must be no more than {}.", Self::MAX))
-                    .with_param(param)
-                    .with_code(ErrorCode::AmountTooLarge),
-            );
+            return Err(DomainError::invalid(format!(
+                "Amount must be no more than {}.",
+                Self::MAX
+            ))
+            .with_param(param)
+            .with_code(ErrorCode::AmountTooLarge));
         }
         Ok(Amount(value))
     }

@@ -1,11 +1,8 @@
-//! Balance transactions: the record of how a top-up (or its reversal)
-//! moved the balance.
+//! Balance transactions: the record of each movement of the balance.
 
 use super::currency::Currency;
-use super::topup::Millis;
-use crate::error::ApiError;
-use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use super::error::DomainError;
+use super::time::Millis;
 use std::sync::Arc;
 
 /// The balance transaction types the mock creates.
@@ -73,12 +70,12 @@ pub const KNOWN_TYPES: &[&str] = &[
     "transfer_refund",
 ];
 
-pub fn parse_type_filter(raw: &str) -> Result<Option<TxnType>, ApiError> {
+pub fn parse_type_filter(raw: &str) -> Result<Option<TxnType>, DomainError> {
     match raw {
         "topup" => Ok(Some(TxnType::Topup)),
         "topup_reversal" => Ok(Some(TxnType::TopupReversal)),
         other if KNOWN_TYPES.contains(&other) => Ok(None),
-        other => Err(ApiError::invalid(format!(
+        other => Err(DomainError::invalid(format!(
             "Invalid type: must be one of {} (got {other})",
             KNOWN_TYPES.join(", ")
         ))
@@ -98,7 +95,7 @@ pub struct BalanceTransaction {
     /// When the funds become available, in milliseconds.
     pub available_at: Millis,
     pub description: Option<String>,
-    /// The top-up this transaction belongs to.
+    /// The id of the object that moved the money (a top-up, a transfer...).
     pub source: Arc<str>,
     pub seq: u64,
 }
@@ -114,52 +111,5 @@ impl BalanceTransaction {
         } else {
             "pending"
         }
-    }
-
-    /// Serializes with `status` as of `now`, and `source` replaced by
-    /// `expanded` when given.
-    pub fn serialize_at<S: Serializer, B: Serialize + ?Sized>(
-        &self,
-        s: S,
-        now: Millis,
-        expanded: Option<&B>,
-    ) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("id", &*self.id)?;
-        m.serialize_entry("object", "balance_transaction")?;
-        m.serialize_entry("amount", &self.amount)?;
-        m.serialize_entry(
-            "available_on",
-            &super::topup::ceil_seconds(self.available_at),
-        )?;
-        m.serialize_entry("balance_type", "payments")?;
-        m.serialize_entry("created", &self.created)?;
-        m.serialize_entry("currency", &self.currency)?;
-        m.serialize_entry("description", &self.description)?;
-        m.serialize_entry("exchange_rate", &None::<f64>)?;
-        m.serialize_entry("fee", &0)?;
-        m.serialize_entry("fee_details", &[] as &[u8])?;
-        m.serialize_entry("net", &self.amount)?;
-        m.serialize_entry("reporting_category", self.kind.as_str())?;
-        match expanded {
-            Some(src) => m.serialize_entry("source", src)?,
-            None => m.serialize_entry("source", &*self.source)?,
-        }
-        m.serialize_entry("status", self.status(now))?;
-        m.serialize_entry("type", self.kind.as_str())?;
-        m.end()
-    }
-}
-
-/// A transaction rendered at a moment, optionally with its source expanded.
-pub struct TxnAt<'a, B: Serialize + ?Sized = ()> {
-    pub txn: &'a BalanceTransaction,
-    pub now: Millis,
-    pub source: Option<&'a B>,
-}
-
-impl<B: Serialize + ?Sized> Serialize for TxnAt<'_, B> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.txn.serialize_at(s, self.now, self.source)
     }
 }

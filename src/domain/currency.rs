@@ -1,6 +1,6 @@
 //! Three-letter ISO currency codes that Stripe supports.
 
-use crate::error::ApiError;
+use super::error::DomainError;
 use serde::{Serialize, Serializer};
 use std::fmt;
 
@@ -29,14 +29,14 @@ impl Currency {
     pub const USD: Currency = Currency(*b"usd");
 
     /// Accepts any case (Stripe does) and answers lowercase.
-    pub fn parse(raw: &str, param: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str, param: &str) -> Result<Self, DomainError> {
         let lower = raw.to_ascii_lowercase();
         match SUPPORTED.iter().find(|c| **c == lower) {
             Some(c) => {
                 let b = c.as_bytes();
                 Ok(Currency([b[0], b[1], b[2]]))
             }
-            None => Err(ApiError::invalid(format!(
+            None => Err(DomainError::invalid(format!(
                 "Invalid currency: {lower}. Stripe currently supports these currencies: {}",
                 SUPPORTED.join(", ")
             ))
@@ -44,9 +44,13 @@ impl Currency {
         }
     }
 
-    pub fn as_str(&self) -> &str {
-        // Only ever built from SUPPORTED, which is ASCII.
-        std::str::from_utf8(&self.0).unwrap_or("usd")
+    pub fn as_str(&self) -> &'static str {
+        // Only ever built from SUPPORTED.
+        SUPPORTED
+            .iter()
+            .find(|c| c.as_bytes() == self.0)
+            .copied()
+            .unwrap_or("usd")
     }
 }
 

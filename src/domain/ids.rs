@@ -46,13 +46,38 @@ fn draw(prefix: &str, seed: u64, n: u64, len: usize) -> String {
     id
 }
 
+/// The kinds of object that get ids, each with its prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    Topup,
+    BalanceTransaction,
+    Event,
+}
+
+impl IdKind {
+    const COUNT: usize = 3;
+
+    pub fn prefix(self) -> &'static str {
+        match self {
+            IdKind::Topup => "tu_",
+            IdKind::BalanceTransaction => "txn_",
+            IdKind::Event => "evt_",
+        }
+    }
+
+    /// Whether `id` is of this kind.
+    pub fn owns(self, id: &str) -> bool {
+        id.starts_with(self.prefix())
+    }
+}
+
 /// Hands out ids for one server. Each kind of object draws from its own
-/// counter, so creating a balance transaction never shifts top-up ids.
+/// counter and stream, so creating a balance transaction never shifts
+/// top-up ids.
 #[derive(Debug)]
 pub struct IdGenerator {
     seed: u64,
-    topups: AtomicU64,
-    txns: AtomicU64,
+    counters: [AtomicU64; IdKind::COUNT],
     requests: AtomicU64,
 }
 
@@ -60,22 +85,22 @@ impl IdGenerator {
     pub fn new(seed: u64) -> Self {
         IdGenerator {
             seed,
-            topups: AtomicU64::new(0),
-            txns: AtomicU64::new(0),
+            counters: Default::default(),
             requests: AtomicU64::new(0),
         }
     }
 
-    /// The next top-up's sequence number and id.
-    pub fn topup(&self) -> (u64, String) {
-        let n = self.topups.fetch_add(1, Ordering::Relaxed);
-        (n, draw("tu_", self.seed, n, 24))
-    }
-
-    /// The next balance transaction's sequence number and id.
-    pub fn balance_transaction(&self) -> (u64, String) {
-        let n = self.txns.fetch_add(1, Ordering::Relaxed);
-        (n, draw("txn_", self.seed ^ 0x7478_6e5f, n, 24))
+    /// The next sequence number and id of `kind`.
+    pub fn next(&self, kind: IdKind) -> (u64, String) {
+        let n = self.counters[kind as usize].fetch_add(1, Ordering::Relaxed);
+        // A stream per kind ("txn_", "evt_" in ASCII), so kinds never
+        // share ids and seeded runs replay.
+        let stream = match kind {
+            IdKind::Topup => self.seed,
+            IdKind::BalanceTransaction => self.seed ^ 0x7478_6e5f,
+            IdKind::Event => self.seed ^ 0x6576_745f,
+        };
+        (n, draw(kind.prefix(), stream, n, 24))
     }
 
     /// `req_` + 14 alphanumerics, as Stripe's request ids. Made on every
@@ -109,15 +134,16 @@ mod tests {
     fn shape_and_determinism() {
         let a = IdGenerator::new(7);
         let b = IdGenerator::new(7);
-        let (_, id) = a.topup();
+        let (_, id) = a.next(IdKind::Topup);
         assert_eq!(id.len(), 27);
         assert!(id.starts_with("tu_"));
         assert!(id[3..].chars().all(|c| c.is_ascii_alphanumeric()));
-        assert_eq!(id, b.topup().1);
-        assert_ne!(a.topup().1, id);
+        assert_eq!(id, b.next(IdKind::Topup).1);
+        assert_ne!(a.next(IdKind::Topup).1, id);
+        assert!(a.next(IdKind::Event).1.starts_with("evt_"));
         let r = a.request();
         assert!(r.starts_with(b"req_") && r[4..].iter().all(u8::is_ascii_alphanumeric));
         assert_ne!(a.request(), r);
-        assert_ne!(IdGenerator::new(8).topup().1, id);
+        assert_ne!(IdGenerator::new(8).next(IdKind::Topup).1, id);
     }
 }

@@ -3,9 +3,7 @@
 //! never walks the whole history.
 
 use super::currency::Currency;
-use super::topup::Millis;
-use serde::ser::{SerializeMap, SerializeSeq};
-use serde::{Serialize, Serializer};
+use super::time::Millis;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Default)]
@@ -56,45 +54,6 @@ impl Ledger {
     }
 }
 
-struct Amounts<'a>(&'a BTreeMap<Currency, i64>);
-
-impl Serialize for Amounts<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct SourceTypes {
-            bank_account: i64,
-        }
-        #[derive(Serialize)]
-        struct Entry {
-            amount: i64,
-            currency: Currency,
-            source_types: SourceTypes,
-        }
-        let empty = BTreeMap::from([(Currency::USD, 0)]);
-        let map = if self.0.is_empty() { &empty } else { self.0 };
-        let mut seq = s.serialize_seq(Some(map.len()))?;
-        for (c, a) in map {
-            seq.serialize_element(&Entry {
-                amount: *a,
-                currency: *c,
-                source_types: SourceTypes { bank_account: *a },
-            })?;
-        }
-        seq.end()
-    }
-}
-
-impl Serialize for Balance {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("object", "balance")?;
-        m.serialize_entry("available", &Amounts(&self.available))?;
-        m.serialize_entry("livemode", &false)?;
-        m.serialize_entry("pending", &Amounts(&self.pending))?;
-        m.end()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,8 +69,5 @@ mod tests {
         let b = l.balance(1_000);
         assert_eq!(b.available[&Currency::USD], 700);
         assert_eq!(b.pending[&Currency::USD], 0);
-        let json = serde_json::to_value(Ledger::default().balance(0)).unwrap();
-        assert_eq!(json["available"][0]["currency"], "usd");
-        assert_eq!(json["available"][0]["amount"], 0);
     }
 }

@@ -1,8 +1,8 @@
 //! List parameters shared by every list endpoint: `limit`, the two cursors
-//! and integer range filters such as `created[gte]`.
+//! and integer ranges such as `created[gte]`. Surfaces read them off the
+//! wire; this module holds the rules.
 
-use crate::api::form::{invalid_integer, parse_integer, Params, Value};
-use crate::error::{ApiError, ErrorCode};
+use super::error::{DomainError, ErrorCode};
 
 /// `limit`: 1..=100, default 10.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,8 +11,7 @@ pub struct Limit(usize);
 impl Limit {
     pub const DEFAULT: Limit = Limit(10);
 
-    pub fn parse(value: Value) -> Result<Self, ApiError> {
-        let n = value.into_integer("limit")?;
+    pub fn parse(n: i64) -> Result<Self, DomainError> {
         if n < 1 {
             return Err(out_of_range("limit", "greater than or equal to 1"));
         }
@@ -27,8 +26,8 @@ impl Limit {
     }
 }
 
-fn out_of_range(param: &str, what: &str) -> ApiError {
-    ApiError::invalid(format!("This value must be {what}."))
+fn out_of_range(param: &str, what: &str) -> DomainError {
+    DomainError::invalid(format!("This value must be {what}."))
         .with_param(param)
         .with_code(ErrorCode::ParameterInvalidInteger)
 }
@@ -45,6 +44,18 @@ pub enum Cursor {
 }
 
 impl Cursor {
+    /// At most one of the two cursors.
+    pub fn parse(after: Option<String>, before: Option<String>) -> Result<Self, DomainError> {
+        match (after, before) {
+            (Some(_), Some(_)) => Err(DomainError::invalid(
+                "Received both starting_after and ending_before parameters. Please pass in only one.",
+            )),
+            (Some(a), None) => Ok(Cursor::StartingAfter(a)),
+            (None, Some(b)) => Ok(Cursor::EndingBefore(b)),
+            (None, None) => Ok(Cursor::Start),
+        }
+    }
+
     pub fn id(&self) -> Option<&str> {
         match self {
             Cursor::StartingAfter(id) | Cursor::EndingBefore(id) => Some(id),
@@ -59,9 +70,17 @@ impl Cursor {
             _ => "starting_after",
         }
     }
+
+    /// The error for a cursor that names no object: a 400, since the id
+    /// came from a parameter.
+    pub fn unknown(&self, object: &str) -> DomainError {
+        DomainError::no_such(object, self.id().unwrap_or_default(), self.param())
+            .with_kind(super::error::ErrorKind::Invalid)
+    }
 }
 
-/// An integer, or a `{gt, gte, lt, lte}` range of them.
+/// An integer, or a `{gt, gte, lt, lte}` range of them: the one reading of
+/// ranges for list filters and scenario rules alike.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Range {
     /// Inclusive lower bound.
@@ -70,44 +89,40 @@ pub struct Range {
     pub max: Option<i64>,
 }
 
+/// A range operator other than `gt`, `gte`, `lt` and `lte`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownOperator;
+
 impl Range {
     pub const ALL: Range = Range {
         min: None,
         max: None,
     };
 
-    pub fn parse(value: Value, param: &str) -> Result<Self, ApiError> {
-        match value {
-            Value::Str(s) => {
-                let n = parse_integer(&s).ok_or_else(|| invalid_integer(&s, param))?;
-                Ok(Range {
-                    min: Some(n),
-                    max: Some(n),
-                })
-            }
-            Value::Map(map) => {
-                let mut r = Range::ALL;
-                for (op, v) in map {
-                    let name = format!("{param}[{op}]");
-                    let n = v.into_integer(&name)?;
-                    // gt/lt become inclusive bounds; saturating keeps i64::MAX sane.
-                    let (slot, bound) = match op.as_str() {
-                        "gt" => (&mut r.min, n.saturating_add(1)),
-                        "gte" => (&mut r.min, n),
-                        "lt" => (&mut r.max, n.saturating_sub(1)),
-                        "lte" => (&mut r.max, n),
-                        _ => return Err(ApiError::unknown_param(&name)),
-                    };
-                    *slot = Some(match (*slot, op.as_str()) {
-                        (Some(old), "gt" | "gte") => old.max(bound),
-                        (Some(old), _) => old.min(bound),
-                        (None, _) => bound,
-                    });
-                }
-                Ok(r)
-            }
-            Value::List(_) => Err(ApiError::invalid("Invalid hash").with_param(param)),
+    pub fn exact(n: i64) -> Self {
+        Range {
+            min: Some(n),
+            max: Some(n),
         }
+    }
+
+    /// Narrows the range by one bound. Every bound counts: `gt=10&gte=1000`
+    /// keeps the tighter of the two.
+    pub fn narrowed(mut self, op: &str, n: i64) -> Result<Self, UnknownOperator> {
+        // gt/lt become inclusive bounds; saturating keeps i64::MAX sane.
+        let (slot, bound, lower) = match op {
+            "gt" => (&mut self.min, n.saturating_add(1), true),
+            "gte" => (&mut self.min, n, true),
+            "lt" => (&mut self.max, n.saturating_sub(1), false),
+            "lte" => (&mut self.max, n, false),
+            _ => return Err(UnknownOperator),
+        };
+        *slot = Some(match (*slot, lower) {
+            (Some(old), true) => old.max(bound),
+            (Some(old), false) => old.min(bound),
+            (None, _) => bound,
+        });
+        Ok(self)
     }
 
     pub fn contains(&self, n: i64) -> bool {
@@ -123,44 +138,13 @@ pub struct PageRequest {
     pub created: Range,
 }
 
-impl PageRequest {
-    /// Takes `limit`, `starting_after`, `ending_before` and `created`.
-    pub fn take(params: &mut Params) -> Result<Self, ApiError> {
-        let limit = params.take("limit");
-        let after = params.take("starting_after");
-        let before = params.take("ending_before");
-        let created = params.take("created");
-        let limit = limit
-            .map(Limit::parse)
-            .transpose()?
-            .unwrap_or(Limit::DEFAULT);
-        let after = after
-            .map(|v| v.into_string("starting_after"))
-            .transpose()?
-            .filter(|s| !s.is_empty());
-        let before = before
-            .map(|v| v.into_string("ending_before"))
-            .transpose()?
-            .filter(|s| !s.is_empty());
-        let cursor = match (after, before) {
-            (Some(_), Some(_)) => {
-                return Err(ApiError::invalid(
-                    "Received both starting_after and ending_before parameters. Please pass in only one.",
-                ))
-            }
-            (Some(a), None) => Cursor::StartingAfter(a),
-            (None, Some(b)) => Cursor::EndingBefore(b),
-            (None, None) => Cursor::Start,
-        };
-        let created = created
-            .map(|v| Range::parse(v, "created"))
-            .transpose()?
-            .unwrap_or(Range::ALL);
-        Ok(PageRequest {
-            limit,
-            cursor,
-            created,
-        })
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest {
+            limit: Limit::DEFAULT,
+            cursor: Cursor::Start,
+            created: Range::ALL,
+        }
     }
 }
 
@@ -168,42 +152,42 @@ impl PageRequest {
 mod tests {
     use super::*;
 
-    fn page(q: &str) -> Result<PageRequest, ApiError> {
-        let mut p = Params::parse(q.as_bytes()).unwrap();
-        PageRequest::take(&mut p)
-    }
-
-    #[test]
-    fn defaults() {
-        let p = page("").unwrap();
-        assert_eq!(p.limit.get(), 10);
-        assert_eq!(p.cursor, Cursor::Start);
-        assert_eq!(p.created, Range::ALL);
-    }
-
     #[test]
     fn limit_bounds() {
-        assert!(page("limit=0").is_err());
-        assert!(page("limit=101").is_err());
-        assert_eq!(page("limit=100").unwrap().limit.get(), 100);
-        assert_eq!(page("limit=x").unwrap_err().message, "Invalid integer: x");
+        assert!(Limit::parse(0).is_err());
+        assert!(Limit::parse(101).is_err());
+        assert_eq!(Limit::parse(100).unwrap().get(), 100);
     }
 
     #[test]
     fn both_cursors_refused() {
-        assert!(page("starting_after=a&ending_before=b").is_err());
+        assert!(Cursor::parse(Some("a".into()), Some("b".into())).is_err());
     }
 
     #[test]
     fn ranges() {
-        let r = page("created[gt]=5&created[lte]=9").unwrap().created;
+        let r = Range::ALL
+            .narrowed("gt", 5)
+            .unwrap()
+            .narrowed("lte", 9)
+            .unwrap();
         assert_eq!((r.min, r.max), (Some(6), Some(9)));
         assert!(r.contains(6) && r.contains(9) && !r.contains(5) && !r.contains(10));
-        let r = page("created=7").unwrap().created;
-        assert!(r.contains(7) && !r.contains(8));
-        let e = page("created[foo]=1").unwrap_err();
-        assert_eq!(e.message, "Received unknown parameter: created[foo]");
-        let r = page(&format!("created[gt]={}", i64::MAX)).unwrap().created;
+        // Both lower bounds count, whichever comes first.
+        let r = Range::ALL
+            .narrowed("gt", 10)
+            .unwrap()
+            .narrowed("gte", 1000)
+            .unwrap();
+        assert_eq!(r.min, Some(1000));
+        let r = Range::ALL
+            .narrowed("gte", 1000)
+            .unwrap()
+            .narrowed("gt", 10)
+            .unwrap();
+        assert_eq!(r.min, Some(1000));
+        assert_eq!(Range::ALL.narrowed("foo", 1), Err(UnknownOperator));
+        let r = Range::ALL.narrowed("gt", i64::MAX).unwrap();
         assert!(!r.contains(i64::MAX - 1));
     }
 }

@@ -1,8 +1,7 @@
 //! Metadata: up to 50 string keys of at most 40 characters, values of at
 //! most 500, no brackets in keys.
 
-use crate::api::form::Value;
-use crate::error::ApiError;
+use super::error::DomainError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -25,30 +24,18 @@ pub enum MetadataUpdate {
 }
 
 impl MetadataUpdate {
-    pub fn parse(value: Value) -> Result<Self, ApiError> {
-        let Some(map) = value.into_map("metadata")? else {
-            return Ok(MetadataUpdate::Clear);
-        };
-        let mut changes = Vec::with_capacity(map.len());
-        for (key, val) in map {
-            let val = match val {
-                Value::Str(s) => s,
-                other => {
-                    return Err(ApiError::invalid(format!(
-                        "Invalid val: {} must be a string under {MAX_VALUE_CHARS} characters",
-                        describe(&other)
-                    ))
-                    .with_param("metadata"))
-                }
-            };
+    /// `metadata[k]=v` pairs, checked against the key and value limits.
+    pub fn merge(pairs: Vec<(String, String)>) -> Result<Self, DomainError> {
+        let mut changes = Vec::with_capacity(pairs.len());
+        for (key, val) in pairs {
             if key.chars().count() > MAX_KEY_CHARS {
-                return Err(ApiError::invalid(format!(
+                return Err(DomainError::invalid(format!(
                     "Invalid key: {key} must be a string under {MAX_KEY_CHARS} characters"
                 ))
                 .with_param("metadata"));
             }
             if val.chars().count() > MAX_VALUE_CHARS {
-                return Err(ApiError::invalid(format!(
+                return Err(DomainError::invalid(format!(
                     "Invalid val: {val} must be a string under {MAX_VALUE_CHARS} characters"
                 ))
                 .with_param("metadata"));
@@ -59,10 +46,6 @@ impl MetadataUpdate {
     }
 }
 
-fn describe(v: &Value) -> String {
-    format!("{v:?}")
-}
-
 impl Metadata {
     pub fn new(map: BTreeMap<String, String>) -> Self {
         Metadata(map)
@@ -70,7 +53,7 @@ impl Metadata {
 
     /// The metadata after `update`, or Stripe's error if it would hold more
     /// than 50 keys. `self` is untouched either way.
-    pub fn updated(&self, update: &MetadataUpdate) -> Result<Metadata, ApiError> {
+    pub fn updated(&self, update: &MetadataUpdate) -> Result<Metadata, DomainError> {
         let mut map = match update {
             MetadataUpdate::Clear => return Ok(Metadata::default()),
             MetadataUpdate::Merge(_) => self.0.clone(),
@@ -88,7 +71,7 @@ impl Metadata {
             }
         }
         if map.len() > MAX_KEYS {
-            return Err(ApiError::invalid(format!(
+            return Err(DomainError::invalid(format!(
                 "Metadata can have up to {MAX_KEYS} keys, but you've set {}. Email us at support+metadata@stripe.com for more information.",
                 map.len()
             ))
@@ -101,10 +84,6 @@ impl Metadata {
         self.0.get(key).map(String::as_str)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
         self.0.iter()
     }
@@ -113,38 +92,43 @@ impl Metadata {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::form::Params;
 
-    fn update(q: &str) -> Result<MetadataUpdate, ApiError> {
-        let mut p = Params::parse(q.as_bytes()).unwrap();
-        MetadataUpdate::parse(p.take("metadata").unwrap())
+    fn update(pairs: &[(&str, &str)]) -> Result<MetadataUpdate, DomainError> {
+        MetadataUpdate::merge(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
     fn merge_unset_and_clear() {
         let m = Metadata::default()
-            .updated(&update("metadata[a]=1&metadata[b]=2").unwrap())
+            .updated(&update(&[("a", "1"), ("b", "2")]).unwrap())
             .unwrap();
         let m = m
-            .updated(&update("metadata[a]=&metadata[c]=3").unwrap())
+            .updated(&update(&[("a", ""), ("c", "3")]).unwrap())
             .unwrap();
         assert_eq!(m.get("a"), None);
         assert_eq!(m.get("b"), Some("2"));
         assert_eq!(m.get("c"), Some("3"));
-        assert!(m.updated(&update("metadata=").unwrap()).unwrap().is_empty());
+        assert_eq!(
+            m.updated(&MetadataUpdate::Clear).unwrap(),
+            Metadata::default()
+        );
     }
 
     #[test]
     fn limits() {
-        let long_key = "k".repeat(41);
-        assert!(update(&format!("metadata[{long_key}]=v")).is_err());
-        assert!(update(&format!("metadata[{}]=v", "k".repeat(40))).is_ok());
-        assert!(update(&format!("metadata[k]={}", "v".repeat(501))).is_err());
+        assert!(update(&[(&"k".repeat(41), "v")]).is_err());
+        assert!(update(&[(&"k".repeat(40), "v")]).is_ok());
+        assert!(update(&[("k", &"v".repeat(501))]).is_err());
         // 500 multibyte characters are fine: limits count characters.
-        assert!(update(&format!("metadata[k]={}", "é".repeat(500))).is_ok());
-        let many: Vec<String> = (0..51).map(|i| format!("metadata[k{i}]=v")).collect();
+        assert!(update(&[("k", &"é".repeat(500))]).is_ok());
+        let many: Vec<(String, String)> = (0..51).map(|i| (format!("k{i}"), "v".into())).collect();
         let e = Metadata::default()
-            .updated(&update(&many.join("&")).unwrap())
+            .updated(&MetadataUpdate::merge(many).unwrap())
             .unwrap_err();
         assert!(e.message.contains("you've set 51"));
     }

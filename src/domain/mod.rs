@@ -1,14 +1,19 @@
-//! The top-up domain: typed values that are valid by construction.
+//! The domain: value types that are valid by construction, the objects
+//! and their state machines. Nothing here knows about HTTP or any
+//! provider's wire format.
 
 pub mod amount;
 pub mod balance_transaction;
 pub mod currency;
+pub mod error;
+pub mod event;
+pub mod failure;
 pub mod ids;
-pub mod json;
 pub mod ledger;
 pub mod list;
 pub mod metadata;
-pub mod outcome;
+pub mod planner;
 pub mod source;
 pub mod text;
+pub mod time;
 pub mod topup;

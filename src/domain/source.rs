@@ -1,7 +1,7 @@
 //! The `source` of a top-up: Stripe's test bank tokens.
 
-use super::topup::FailureCode;
-use crate::error::{ApiError, ErrorCode};
+use super::error::{DomainError, ErrorCode};
+use super::failure::FailureCode;
 
 /// A test bank token, and what it does at settlement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,23 +37,16 @@ const TOKENS: [(&str, SourceToken); 6] = [
 ];
 
 impl SourceToken {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
         TOKENS
             .iter()
             .find(|(name, _)| *name == raw)
             .map(|(_, t)| *t)
             .ok_or_else(|| {
-                ApiError::invalid(format!("No such source: '{raw}'"))
+                DomainError::invalid(format!("No such source: '{raw}'"))
                     .with_param("source")
                     .with_code(ErrorCode::ResourceMissing)
             })
-    }
-
-    pub fn name(self) -> &'static str {
-        TOKENS
-            .iter()
-            .find(|(_, t)| *t == self)
-            .map_or("btok_us_verified", |(n, _)| n)
     }
 }
 
@@ -74,7 +67,7 @@ mod tests {
         let e = SourceToken::parse("src_nope").unwrap_err();
         assert_eq!(e.message, "No such source: 'src_nope'");
         for (name, t) in TOKENS {
-            assert_eq!(t.name(), name);
+            assert_eq!(SourceToken::parse(name).unwrap(), t);
         }
     }
 }

@@ -1,18 +1,18 @@
 //! Free-text parameters and their limits.
 
-use crate::error::ApiError;
+use super::error::DomainError;
 
 /// Stripe's usual limit for free text.
 pub const MAX_TEXT: usize = 5000;
 
 /// A string of at most `max` characters; empty means "not set".
-pub fn bounded(raw: String, param: &str, max: usize) -> Result<Option<String>, ApiError> {
+pub fn bounded(raw: String, param: &str, max: usize) -> Result<Option<String>, DomainError> {
     if raw.is_empty() {
         return Ok(None);
     }
     if raw.chars().count() > max {
         let head: String = raw.chars().take(20).collect();
-        return Err(ApiError::invalid(format!(
+        return Err(DomainError::invalid(format!(
             "Invalid string: {head}...; must be at most {max} characters"
         ))
         .with_param(param));
@@ -22,14 +22,14 @@ pub fn bounded(raw: String, param: &str, max: usize) -> Result<Option<String>, A
 
 /// `statement_descriptor`: at most 15 ASCII characters with at least one
 /// letter, none of `< > \ ' " *`.
-pub fn statement_descriptor(raw: String) -> Result<Option<String>, ApiError> {
+pub fn statement_descriptor(raw: String) -> Result<Option<String>, DomainError> {
     const PARAM: &str = "statement_descriptor";
     if raw.is_empty() {
         return Ok(None);
     }
     let n = raw.chars().count();
     if n > 15 {
-        return Err(ApiError::invalid(format!(
+        return Err(DomainError::invalid(format!(
             "The statement descriptor must be at most 15 characters. {raw} is {n} characters long."
         ))
         .with_param(PARAM));
@@ -39,13 +39,13 @@ pub fn statement_descriptor(raw: String) -> Result<Option<String>, ApiError> {
             .chars()
             .any(|c| "<>\\'\"*".contains(c) || c.is_ascii_control())
     {
-        return Err(ApiError::invalid(
+        return Err(DomainError::invalid(
             "The statement descriptor may only contain Latin characters, and none of the special characters < > \\ ' \" *.",
         )
         .with_param(PARAM));
     }
     if !raw.chars().any(|c| c.is_ascii_alphabetic()) {
-        return Err(ApiError::invalid(
+        return Err(DomainError::invalid(
             "The statement descriptor must contain at least one letter.",
         )
         .with_param(PARAM));

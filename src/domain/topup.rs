@@ -8,11 +8,10 @@
 
 use super::amount::Amount;
 use super::currency::Currency;
-use super::json::ObjectWriter;
+use super::error::DomainError;
+use super::failure::FailureCode;
 use super::metadata::Metadata;
-use super::source::SourceToken;
-use crate::error::ApiError;
-use serde::{Serialize, Serializer};
+use super::time::{ceil_seconds, Millis};
 use std::fmt;
 use std::sync::Arc;
 
@@ -37,13 +36,13 @@ impl TopupStatus {
     }
 
     /// The statuses the list endpoint filters by (`reversed` is not one).
-    pub fn parse_filter(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse_filter(raw: &str) -> Result<Self, DomainError> {
         match raw {
             "pending" => Ok(TopupStatus::Pending),
             "succeeded" => Ok(TopupStatus::Succeeded),
             "failed" => Ok(TopupStatus::Failed),
             "canceled" => Ok(TopupStatus::Canceled),
-            _ => Err(ApiError::invalid(
+            _ => Err(DomainError::invalid(
                 "Invalid status: must be one of canceled, failed, pending, or succeeded",
             )
             .with_param("status")),
@@ -65,60 +64,6 @@ impl fmt::Display for TopupStatus {
     }
 }
 
-/// Why a top-up failed: Stripe's bank-return codes for top-ups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FailureCode {
-    AccountClosed,
-    CouldNotProcess,
-    DebitNotAuthorized,
-    InsufficientFunds,
-    InvalidCurrency,
-    NoAccount,
-}
-
-impl FailureCode {
-    pub const ALL: [FailureCode; 6] = [
-        FailureCode::AccountClosed,
-        FailureCode::CouldNotProcess,
-        FailureCode::DebitNotAuthorized,
-        FailureCode::InsufficientFunds,
-        FailureCode::InvalidCurrency,
-        FailureCode::NoAccount,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailureCode::AccountClosed => "account_closed",
-            FailureCode::CouldNotProcess => "could_not_process",
-            FailureCode::DebitNotAuthorized => "debit_not_authorized",
-            FailureCode::InsufficientFunds => "insufficient_funds",
-            FailureCode::InvalidCurrency => "invalid_currency",
-            FailureCode::NoAccount => "no_account",
-        }
-    }
-
-    /// Stripe does not publish top-up failure texts; these follow its
-    /// payout failure descriptions (see the README).
-    pub fn message(self) -> &'static str {
-        match self {
-            FailureCode::AccountClosed => "The bank account has been closed.",
-            FailureCode::CouldNotProcess => "The bank could not process this top-up.",
-            FailureCode::DebitNotAuthorized => {
-                "Debit transactions are not approved on the bank account."
-            }
-            FailureCode::InsufficientFunds => "The bank account has insufficient funds.",
-            FailureCode::InvalidCurrency => {
-                "The bank was unable to process this top-up because of its currency."
-            }
-            FailureCode::NoAccount => "The bank account details on file are probably incorrect. No bank account could be located with those details.",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == raw)
-    }
-}
-
 /// What a pending top-up will become when it settles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
@@ -128,6 +73,19 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// `succeeded`, `failed` (with `code`) or `canceled`: the one reading
+    /// of an outcome's name, for metadata and scenario files.
+    pub fn parse_name(raw: &str, code: FailureCode) -> Result<Self, String> {
+        match raw {
+            "succeeded" => Ok(Outcome::Succeed),
+            "failed" => Ok(Outcome::Fail(code)),
+            "canceled" => Ok(Outcome::Cancel),
+            other => Err(format!(
+                "'{other}' is not one of succeeded, failed, canceled"
+            )),
+        }
+    }
+
     pub fn transition(self) -> Transition {
         match self {
             Outcome::Succeed => Transition::Succeed,
@@ -181,23 +139,15 @@ pub struct IllegalTransition {
     pub attempted: Transition,
 }
 
-impl From<IllegalTransition> for ApiError {
+impl From<IllegalTransition> for DomainError {
     fn from(e: IllegalTransition) -> Self {
         let (verb, participle) = e.attempted.verb();
-        ApiError::invalid(format!(
+        DomainError::invalid(format!(
             "You cannot {verb} this top-up because it has a status of {}. Only a top-up with a status of {} may be {participle}.",
             e.from,
             e.attempted.source()
         ))
     }
-}
-
-/// Milliseconds since the Unix epoch, on the server's clock.
-pub type Millis = i64;
-
-/// Whole seconds at or after `ms`: the Unix time by which funds are due.
-pub fn ceil_seconds(ms: Millis) -> i64 {
-    ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0)
 }
 
 /// A top-up as stored. Fields are public to the crate; the API only ever
@@ -211,9 +161,6 @@ pub struct Topup {
     pub created: i64,
     pub description: Option<String>,
     pub metadata: Metadata,
-    /// The source token given on create; kept for the outcome, not echoed
-    /// (Stripe answers `source: null` on current API versions).
-    pub source: Option<SourceToken>,
     pub statement_descriptor: Option<Box<str>>,
     pub transfer_group: Option<Box<str>>,
     pub payment_method: Option<Box<str>>,
@@ -259,78 +206,6 @@ impl Topup {
         }
         Ok(())
     }
-
-    /// The planned transition if it is due at `now`.
-    pub fn due_transition(&self, now: Millis) -> Option<Transition> {
-        match (self.status, self.due) {
-            (TopupStatus::Pending, Some(due)) if due <= now => Some(self.planned.transition()),
-            _ => None,
-        }
-    }
-
-    /// Sort key for lists: newest first means descending.
-    pub fn sort_key(&self) -> (i64, u64) {
-        (self.created, self.seq)
-    }
-}
-
-impl Serialize for Topup {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // One writer for every rendering: embed its output as raw JSON.
-        let raw = serde_json::value::RawValue::from_string(self.to_json(None))
-            .map_err(serde::ser::Error::custom)?;
-        raw.serialize(s)
-    }
-}
-
-impl Topup {
-    /// The JSON of this top-up in Stripe's key order (`id`, `object`, then
-    /// alphabetical), with `balance_transaction` replaced by already
-    /// rendered JSON when expanded.
-    pub fn write_json(&self, out: &mut Vec<u8>, expanded_txn: Option<&[u8]>) {
-        let mut w = ObjectWriter::new(out);
-        w.str("id", &self.id)
-            .str("object", "topup")
-            .int("amount", self.amount.get());
-        match expanded_txn {
-            Some(json) => w.raw("balance_transaction", json),
-            None => w.opt_str("balance_transaction", self.balance_transaction.as_deref()),
-        };
-        w.int("created", self.created)
-            .str("currency", self.currency.as_str())
-            .opt_str("description", self.description.as_deref())
-            .opt_int(
-                "expected_availability_date",
-                self.expected_availability_date,
-            )
-            .opt_str("failure_code", self.failure.map(FailureCode::as_str))
-            .opt_str("failure_message", self.failure.map(FailureCode::message))
-            .null("initiated_by")
-            .bool("livemode", false)
-            .string_map("metadata", self.metadata.iter());
-        // 2026 fields that Stripe includes only when a payment method was used.
-        if let Some(pm) = &self.payment_method {
-            w.str("payment_method", pm);
-            if self.ach_network {
-                w.raw(
-                    "payment_method_options",
-                    br#"{"us_bank_account":{"network":"ach"}}"#,
-                );
-            }
-        }
-        w.null("source")
-            .opt_str("statement_descriptor", self.statement_descriptor.as_deref())
-            .str("status", self.status.as_str())
-            .opt_str("transfer_group", self.transfer_group.as_deref())
-            .end();
-    }
-
-    pub fn to_json(&self, expanded_txn: Option<&[u8]>) -> String {
-        let mut out = Vec::with_capacity(512);
-        self.write_json(&mut out, expanded_txn);
-        // The writer only ever emits UTF-8.
-        String::from_utf8(out).unwrap_or_default()
-    }
 }
 
 #[cfg(test)]
@@ -345,7 +220,6 @@ mod tests {
             created: 1_763_884_800,
             description: None,
             metadata: Metadata::default(),
-            source: None,
             statement_descriptor: None,
             transfer_group: None,
             payment_method: None,
@@ -359,15 +233,6 @@ mod tests {
             planned: Outcome::Succeed,
             status_changed_at: 0,
         }
-    }
-
-    #[test]
-    fn serializes_like_stripe() {
-        let json = serde_json::to_string(&sample()).unwrap();
-        assert_eq!(
-            json,
-            r#"{"id":"tu_123456789012345678901234","object":"topup","amount":2000,"balance_transaction":null,"created":1763884800,"currency":"usd","description":null,"expected_availability_date":1764316800,"failure_code":null,"failure_message":null,"initiated_by":null,"livemode":false,"metadata":{},"source":null,"statement_descriptor":null,"status":"pending","transfer_group":null}"#
-        );
     }
 
     #[test]
@@ -402,20 +267,18 @@ mod tests {
     }
 
     #[test]
-    fn failure_sets_code_and_message() {
+    fn failure_sets_code() {
         let mut t = sample();
         t.transition(Transition::Fail(FailureCode::AccountClosed), 1, 1)
             .unwrap();
-        let v: serde_json::Value = serde_json::to_value(&t).unwrap();
-        assert_eq!(v["failure_code"], "account_closed");
-        assert_eq!(v["failure_message"], "The bank account has been closed.");
+        assert_eq!(t.failure, Some(FailureCode::AccountClosed));
     }
 
     #[test]
     fn cancel_message() {
         let mut t = sample();
         t.status = TopupStatus::Succeeded;
-        let e: ApiError = t.transition(Transition::Cancel, 1, 1).unwrap_err().into();
+        let e: DomainError = t.transition(Transition::Cancel, 1, 1).unwrap_err().into();
         assert_eq!(e.message, "You cannot cancel this top-up because it has a status of succeeded. Only a top-up with a status of pending may be canceled.");
     }
 }

@@ -4,8 +4,8 @@ use crate::helpers::{fresh_key, ids, TestApp};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use topups_mock::faults::{ErrorStatus, Latency};
 use topups_mock::{Config, Server};
+use topups_mock::{ErrorStatus, Latency};
 
 fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -78,7 +78,7 @@ async fn seeded_rates_give_the_exact_share_and_replay() {
 async fn fail_amount_and_failure_code() {
     let app = TestApp::spawn_with(Config {
         fail_amounts: vec![1313, 4242],
-        failure_code: topups_mock::domain::topup::FailureCode::AccountClosed,
+        failure_code: topups_mock::FailureCode::AccountClosed,
         ..Config::default()
     })
     .await;

@@ -5,7 +5,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use topups_mock::domain::ids::splitmix64;
 use topups_mock::Config;
 
 impl TestApp {
@@ -665,4 +664,12 @@ async fn check_balance(app: &TestApp) {
             );
         }
     }
+}
+
+/// SplitMix64, the property test's own seeded generator.
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }

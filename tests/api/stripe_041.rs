@@ -174,7 +174,7 @@ async fn errors_parse_into_its_closed_enums() {
 async fn every_currency_the_server_accepts_deserializes() {
     let app = TestApp::spawn().await;
     let client = client(&app);
-    for c in topups_mock::domain::currency::SUPPORTED {
+    for c in topups_mock::SUPPORTED_CURRENCIES {
         let t: Topup = client
             .post_form(
                 "/topups",

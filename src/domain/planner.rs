@@ -6,11 +6,14 @@
 
 use super::amount::Amount;
 use super::currency::Currency;
+use super::error::DomainError;
+use super::failure::FailureCode;
 use super::ids::splitmix64;
+use super::list::Range;
 use super::metadata::Metadata;
 use super::source::SourceToken;
-use super::topup::{FailureCode, Millis, Outcome};
-use crate::error::ApiError;
+use super::time::{parse_millis, Millis};
+use super::topup::Outcome;
 
 /// Metadata keys that steer one top-up.
 pub const MOCK_OUTCOME: &str = "mock_outcome";
@@ -46,8 +49,7 @@ impl Default for Rules {
 /// Which top-ups a scenario rule applies to.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Match {
-    pub amount_min: Option<i64>,
-    pub amount_max: Option<i64>,
+    pub amount: Range,
     pub currency: Option<Currency>,
     /// Every pair must be present in the top-up's metadata.
     pub metadata: Vec<(String, String)>,
@@ -55,9 +57,7 @@ pub struct Match {
 
 impl Match {
     fn accepts(&self, t: &Subject<'_>) -> bool {
-        let a = t.amount.get();
-        self.amount_min.is_none_or(|m| a >= m)
-            && self.amount_max.is_none_or(|m| a <= m)
+        self.amount.contains(t.amount.get())
             && self.currency.is_none_or(|c| c == t.currency)
             && self
                 .metadata
@@ -118,11 +118,11 @@ impl Planner {
         }
     }
 
-    pub fn plan(&self, t: &Subject<'_>, now: Millis) -> Result<Plan, ApiError> {
+    pub fn plan(&self, t: &Subject<'_>, now: Millis) -> Result<Plan, DomainError> {
         let rule = self.scenario.iter().find(|r| r.matches.accepts(t));
         let settle_after = match t.metadata.get(MOCK_SETTLE_AFTER) {
-            Some(raw) => parse_duration(raw).ok_or_else(|| {
-                ApiError::invalid(format!(
+            Some(raw) => parse_millis(raw).ok_or_else(|| {
+                DomainError::invalid(format!(
                     "Invalid metadata[{MOCK_SETTLE_AFTER}]: {raw} is not a duration such as 30s or 250ms."
                 ))
                 .with_param(format!("metadata[{MOCK_SETTLE_AFTER}]"))
@@ -132,25 +132,17 @@ impl Planner {
                 .unwrap_or(self.rules.settle_after),
         };
         let failure_code = match t.metadata.get(MOCK_FAILURE_CODE) {
-            Some(raw) => FailureCode::parse(raw).ok_or_else(|| {
-                ApiError::invalid(format!(
-                    "Invalid metadata[{MOCK_FAILURE_CODE}]: must be one of {}",
-                    FailureCode::ALL.map(FailureCode::as_str).join(", ")
-                ))
-                .with_param(format!("metadata[{MOCK_FAILURE_CODE}]"))
+            Some(raw) => FailureCode::parse_named(raw).map_err(|m| {
+                DomainError::invalid(format!("Invalid metadata[{MOCK_FAILURE_CODE}]: {m}"))
+                    .with_param(format!("metadata[{MOCK_FAILURE_CODE}]"))
             })?,
             None => self.rules.failure_code,
         };
         let outcome = match t.metadata.get(MOCK_OUTCOME) {
-            Some("succeeded") => Outcome::Succeed,
-            Some("failed") => Outcome::Fail(failure_code),
-            Some("canceled") => Outcome::Cancel,
-            Some(other) => {
-                return Err(ApiError::invalid(format!(
-                    "Invalid metadata[{MOCK_OUTCOME}]: must be one of succeeded, failed, or canceled (got {other})"
-                ))
-                .with_param(format!("metadata[{MOCK_OUTCOME}]")))
-            }
+            Some(raw) => Outcome::parse_name(raw, failure_code).map_err(|m| {
+                DomainError::invalid(format!("Invalid metadata[{MOCK_OUTCOME}]: {m}"))
+                    .with_param(format!("metadata[{MOCK_OUTCOME}]"))
+            })?,
             None => self.default_outcome(t, rule, failure_code),
         };
         Ok(Plan {
@@ -183,15 +175,6 @@ impl Planner {
             Outcome::Succeed
         }
     }
-}
-
-/// `30s`, `250ms`, `1m 30s`; bare numbers are seconds.
-pub fn parse_duration(raw: &str) -> Option<Millis> {
-    let d = match raw.trim().parse::<u64>() {
-        Ok(secs) => std::time::Duration::from_secs(secs),
-        Err(_) => humantime::parse_duration(raw.trim()).ok()?,
-    };
-    i64::try_from(d.as_millis()).ok()
 }
 
 #[cfg(test)]
@@ -266,8 +249,10 @@ mod tests {
         p.rules.fail_amounts = vec![1313];
         p.scenario = vec![OutcomeRule {
             matches: Match {
-                amount_min: Some(500),
-                amount_max: Some(600),
+                amount: Range {
+                    min: Some(500),
+                    max: Some(600),
+                },
                 ..Match::default()
             },
             outcome: Some(Outcome::Cancel),

@@ -7,7 +7,9 @@
 //! bracket syntax is ours because serde_qs's errors cannot be mapped onto
 //! Stripe's per-parameter messages.
 
-use crate::error::{ApiError, ErrorCode};
+use crate::domain::error::DomainError;
+use crate::domain::list::{Cursor, Limit, PageRequest, Range};
+use crate::domain::metadata::{MetadataUpdate, MAX_VALUE_CHARS};
 use std::collections::BTreeMap;
 
 /// One parameter's value.
@@ -31,19 +33,19 @@ const MAX_DEPTH: usize = 5;
 
 impl Params {
     /// Parses a query string or a form body.
-    pub fn parse(input: &[u8]) -> Result<Self, ApiError> {
+    pub fn parse(input: &[u8]) -> Result<Self, DomainError> {
         let mut params = Params::default();
         params.extend(input)?;
         Ok(params)
     }
 
     /// Adds the pairs of another query string or body.
-    pub fn extend(&mut self, input: &[u8]) -> Result<(), ApiError> {
+    pub fn extend(&mut self, input: &[u8]) -> Result<(), DomainError> {
         if input.is_empty() {
             return Ok(());
         }
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(input)
-            .map_err(|_| ApiError::invalid("Invalid request: the body could not be decoded as application/x-www-form-urlencoded."))?;
+            .map_err(|_| DomainError::invalid("Invalid request: the body could not be decoded as application/x-www-form-urlencoded."))?;
         for (key, value) in pairs {
             if key.is_empty() {
                 continue;
@@ -53,7 +55,7 @@ impl Params {
         Ok(())
     }
 
-    fn insert(&mut self, raw_key: &str, value: String) -> Result<(), ApiError> {
+    fn insert(&mut self, raw_key: &str, value: String) -> Result<(), DomainError> {
         let (name, path) = split_key(raw_key);
         let Some(first) = path.first() else {
             // A plain scalar: the last one wins, as with Rack.
@@ -101,15 +103,11 @@ impl Params {
     }
 
     /// Fails with `Received unknown parameter: X` if anything is left.
-    pub fn reject_unknown(self) -> Result<(), ApiError> {
+    pub fn reject_unknown(self) -> Result<(), DomainError> {
         match self.map.into_iter().next() {
             None => Ok(()),
-            Some((name, _)) => Err(ApiError::unknown_param(&name)),
+            Some((name, _)) => Err(DomainError::unknown_param(&name)),
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
     }
 
     /// A digest of the parameters, to tell an idempotent retry from a
@@ -122,8 +120,8 @@ impl Params {
     }
 }
 
-fn conflict(param: &str) -> ApiError {
-    ApiError::invalid(format!(
+fn conflict(param: &str) -> DomainError {
+    DomainError::invalid(format!(
         "Invalid value for {param}: it was sent both as a single value and with brackets."
     ))
     .with_param(param)
@@ -178,23 +176,23 @@ fn split_key(raw: &str) -> (&str, Vec<Segment<'_>>) {
 
 /// Typed readers. Each names `param` in its error, in Stripe's wording.
 impl Value {
-    pub fn into_string(self, param: &str) -> Result<String, ApiError> {
+    pub fn into_string(self, param: &str) -> Result<String, DomainError> {
         match self {
             Value::Str(s) => Ok(s),
             other => Err(
-                ApiError::invalid(format!("Invalid string: {}", other.describe()))
+                DomainError::invalid(format!("Invalid string: {}", other.describe()))
                     .with_param(param),
             ),
         }
     }
 
-    pub fn into_integer(self, param: &str) -> Result<i64, ApiError> {
+    pub fn into_integer(self, param: &str) -> Result<i64, DomainError> {
         let s = self.into_string(param)?;
-        parse_integer(&s).ok_or_else(|| invalid_integer(&s, param))
+        parse_integer(&s).ok_or_else(|| DomainError::invalid_integer(&s, param))
     }
 
     /// An array: `x[]=a&x[]=b` or `x[0]=a&x[1]=b`.
-    pub fn into_list(self, param: &str) -> Result<Vec<Value>, ApiError> {
+    pub fn into_list(self, param: &str) -> Result<Vec<Value>, DomainError> {
         match self {
             Value::List(items) => Ok(items),
             Value::Map(map) => {
@@ -202,23 +200,23 @@ impl Value {
                 for (k, v) in map {
                     let i: usize = k
                         .parse()
-                        .map_err(|_| ApiError::invalid("Invalid array").with_param(param))?;
+                        .map_err(|_| DomainError::invalid("Invalid array").with_param(param))?;
                     indexed.push((i, v));
                 }
                 indexed.sort_by_key(|(i, _)| *i);
                 Ok(indexed.into_iter().map(|(_, v)| v).collect())
             }
-            Value::Str(_) => Err(ApiError::invalid("Invalid array").with_param(param)),
+            Value::Str(_) => Err(DomainError::invalid("Invalid array").with_param(param)),
         }
     }
 
     /// A hash: `x[k]=v`. `x=` (empty) is an empty hash, as Stripe's
     /// "emptyable" parameters allow.
-    pub fn into_map(self, param: &str) -> Result<Option<BTreeMap<String, Value>>, ApiError> {
+    pub fn into_map(self, param: &str) -> Result<Option<BTreeMap<String, Value>>, DomainError> {
         match self {
             Value::Map(map) => Ok(Some(map)),
             Value::Str(s) if s.is_empty() => Ok(None),
-            _ => Err(ApiError::invalid("Invalid hash").with_param(param)),
+            _ => Err(DomainError::invalid("Invalid hash").with_param(param)),
         }
     }
 
@@ -253,10 +251,83 @@ pub fn parse_integer(s: &str) -> Option<i64> {
     s.parse().ok()
 }
 
-pub fn invalid_integer(s: &str, param: &str) -> ApiError {
-    ApiError::invalid(format!("Invalid integer: {s}"))
-        .with_param(param)
-        .with_code(ErrorCode::ParameterInvalidInteger)
+/// Readers of the shared parameters into domain values.
+impl Value {
+    /// An integer, or a `{gt, gte, lt, lte}` hash of them.
+    pub fn into_range(self, param: &str) -> Result<Range, DomainError> {
+        match self {
+            Value::Str(s) => parse_integer(&s)
+                .map(Range::exact)
+                .ok_or_else(|| DomainError::invalid_integer(&s, param)),
+            Value::Map(map) => {
+                let mut r = Range::ALL;
+                for (op, v) in map {
+                    let name = format!("{param}[{op}]");
+                    let n = v.into_integer(&name)?;
+                    r = r
+                        .narrowed(&op, n)
+                        .map_err(|_| DomainError::unknown_param(&name))?;
+                }
+                Ok(r)
+            }
+            Value::List(_) => Err(DomainError::invalid("Invalid hash").with_param(param)),
+        }
+    }
+
+    /// `metadata[k]=v` (an empty value unsets k), or `metadata=` to clear.
+    pub fn into_metadata_update(self) -> Result<MetadataUpdate, DomainError> {
+        let Some(map) = self.into_map("metadata")? else {
+            return Ok(MetadataUpdate::Clear);
+        };
+        let mut pairs = Vec::with_capacity(map.len());
+        for (key, val) in map {
+            match val {
+                Value::Str(s) => pairs.push((key, s)),
+                other => {
+                    return Err(DomainError::invalid(format!(
+                        "Invalid val: {other:?} must be a string under {MAX_VALUE_CHARS} characters"
+                    ))
+                    .with_param("metadata"))
+                }
+            }
+        }
+        MetadataUpdate::merge(pairs)
+    }
+
+    /// A string; an empty one counts as not given.
+    pub fn into_non_empty(self, param: &str) -> Result<Option<String>, DomainError> {
+        Ok(Some(self.into_string(param)?).filter(|s| !s.is_empty()))
+    }
+}
+
+impl Params {
+    /// Takes `limit`, `starting_after`, `ending_before` and `created`.
+    pub fn take_page(&mut self) -> Result<PageRequest, DomainError> {
+        let limit = self.take("limit");
+        let after = self.take_non_empty("starting_after");
+        let before = self.take_non_empty("ending_before");
+        let created = self.take("created");
+        let limit = match limit {
+            Some(v) => Limit::parse(v.into_integer("limit")?)?,
+            None => Limit::DEFAULT,
+        };
+        Ok(PageRequest {
+            limit,
+            cursor: Cursor::parse(after?, before?)?,
+            created: created
+                .map(|v| v.into_range("created"))
+                .transpose()?
+                .unwrap_or(Range::ALL),
+        })
+    }
+
+    /// A string parameter; empty counts as not given.
+    pub fn take_non_empty(&mut self, name: &str) -> Result<Option<String>, DomainError> {
+        match self.take(name) {
+            Some(v) => v.into_non_empty(name),
+            None => Ok(None),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -288,7 +359,7 @@ mod tests {
                 .unwrap()
                 .unwrap();
             assert_eq!(created["gte"], Value::Str("5".into()));
-            assert!(p.is_empty());
+            assert!(p.reject_unknown().is_ok());
         }
     }
 
@@ -335,6 +406,21 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn pages_and_ranges() {
+        let page = |q: &str| parse(q).take_page();
+        let p = page("").unwrap();
+        assert_eq!(p, PageRequest::default());
+        assert!(page("limit=0").is_err());
+        assert_eq!(page("limit=x").unwrap_err().message, "Invalid integer: x");
+        assert!(page("starting_after=a&ending_before=b").is_err());
+        let r = page("created[gt]=5&created[lte]=9").unwrap().created;
+        assert_eq!((r.min, r.max), (Some(6), Some(9)));
+        assert_eq!(page("created=7").unwrap().created, Range::exact(7));
+        let e = page("created[foo]=1").unwrap_err();
+        assert_eq!(e.message, "Received unknown parameter: created[foo]");
     }
 
     #[test]

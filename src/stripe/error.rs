@@ -1,5 +1,8 @@
-//! Stripe's error object and the HTTP statuses that carry it.
+//! Stripe's error object and the HTTP statuses that carry it; domain
+//! errors become one here, at the edge.
 
+use crate::domain::error::{DomainError, ErrorCode, ErrorKind};
+use crate::faults::ErrorStatus;
 use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -10,50 +13,19 @@ use std::fmt;
 /// The `type` of a Stripe error. Only the values Stripe sends today.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[allow(clippy::enum_variant_names)] // Stripe's own names.
 pub enum ErrorType {
     ApiError,
     IdempotencyError,
     InvalidRequestError,
 }
 
-/// Error codes the mock may send. Restricted to codes that async-stripe
-/// 0.41's closed `ErrorCode` enum can parse: anything else would turn a
-/// clean 4xx into a deserialization failure in that client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    AmountTooLarge,
-    IdempotencyKeyInUse,
-    ParameterInvalidEmpty,
-    ParameterInvalidInteger,
-    ParameterMissing,
-    ParameterUnknown,
-    RateLimit,
-    ResourceMissing,
-    SecretKeyRequired,
-}
-
-impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::AmountTooLarge => "amount_too_large",
-            ErrorCode::IdempotencyKeyInUse => "idempotency_key_in_use",
-            ErrorCode::ParameterInvalidEmpty => "parameter_invalid_empty",
-            ErrorCode::ParameterInvalidInteger => "parameter_invalid_integer",
-            ErrorCode::ParameterMissing => "parameter_missing",
-            ErrorCode::ParameterUnknown => "parameter_unknown",
-            ErrorCode::RateLimit => "rate_limit",
-            ErrorCode::ResourceMissing => "resource_missing",
-            ErrorCode::SecretKeyRequired => "secret_key_required",
-        }
-    }
-
-    /// Stripe's `doc_url`: the code with `_` turned into `-`.
-    pub fn doc_url(self) -> String {
-        format!(
-            "https://stripe.com/docs/error-codes/{}",
-            self.as_str().replace('_', "-")
-        )
-    }
+/// Stripe's `doc_url`: the code with `_` turned into `-`.
+fn doc_url(code: ErrorCode) -> String {
+    format!(
+        "https://stripe.com/docs/error-codes/{}",
+        code.as_str().replace('_', "-")
+    )
 }
 
 /// A Stripe API error: status, body and the few headers that go with it.
@@ -109,11 +81,6 @@ impl ApiError {
         )
     }
 
-    pub fn with_param(mut self, param: impl Into<String>) -> Self {
-        self.param = Some(param.into());
-        self
-    }
-
     pub fn with_code(mut self, code: ErrorCode) -> Self {
         self.code = Some(code);
         self
@@ -129,34 +96,11 @@ impl ApiError {
         self
     }
 
-    /// `Missing required param: amount.`
-    pub fn missing(param: &str) -> Self {
-        Self::invalid(format!("Missing required param: {param}."))
-            .with_param(param)
-            .with_code(ErrorCode::ParameterMissing)
-    }
-
-    /// `Received unknown parameter: foo`
-    pub fn unknown_param(param: &str) -> Self {
-        Self::invalid(format!("Received unknown parameter: {param}"))
-            .with_param(param)
-            .with_code(ErrorCode::ParameterUnknown)
-    }
-
-    /// `No such topup: 'tu_x'` (404 on retrieve; callers turn it into a 400
-    /// where the id came from a parameter such as a cursor).
-    pub fn no_such(object: &str, id: &str, param: &str) -> Self {
-        Self::invalid(format!("No such {object}: '{id}'"))
-            .with_status(StatusCode::NOT_FOUND)
-            .with_param(param)
-            .with_code(ErrorCode::ResourceMissing)
-    }
-
     pub fn body(&self) -> Vec<u8> {
         let envelope = Envelope {
             error: Body {
                 code: self.code.map(ErrorCode::as_str),
-                doc_url: self.code.map(ErrorCode::doc_url),
+                doc_url: self.code.map(doc_url),
                 message: &self.message,
                 param: self.param.as_deref(),
                 kind: self.kind,
@@ -164,6 +108,59 @@ impl ApiError {
         };
         // Serializing plain strings and enums cannot fail.
         serde_json::to_vec(&envelope).unwrap_or_default()
+    }
+}
+
+impl ApiError {
+    /// Stripe's body and headers for an injected status. 5xx say the request may
+    /// be retried (SDKs then retry with the same idempotency key); a 429
+    /// says when, and that an immediate retry will not help.
+    pub fn injected(status: ErrorStatus) -> ApiError {
+        let retry = |e: ApiError, v: &'static str| {
+            e.with_header(
+                HeaderName::from_static("stripe-should-retry"),
+                HeaderValue::from_static(v),
+            )
+        };
+        match status {
+            ErrorStatus::TooManyRequests => retry(
+                ApiError::invalid("Request rate limit exceeded. You can learn more about rate limits here https://stripe.com/docs/rate-limits.")
+                    .with_status(StatusCode::TOO_MANY_REQUESTS)
+                    .with_code(ErrorCode::RateLimit)
+                    .with_header(HeaderName::from_static("retry-after"), HeaderValue::from_static("1")),
+                "false",
+            ),
+            ErrorStatus::Internal => retry(
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorType::ApiError, "An unknown error occurred"),
+                "true",
+            ),
+            ErrorStatus::Unavailable => retry(
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorType::ApiError,
+                    "Error while communicating with one of our backends.  Sorry about that!  We have been notified of the problem.  If you have any questions, we can help at https://support.stripe.com/.",
+                ),
+                "true",
+            ),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let status = match e.kind {
+            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+        };
+        ApiError {
+            status,
+            kind: ErrorType::InvalidRequestError,
+            code: e.code,
+            message: e.message,
+            param: e.param,
+            headers: Vec::new(),
+        }
     }
 }
 
@@ -194,11 +191,18 @@ mod tests {
 
     #[test]
     fn body_matches_stripes_shape() {
-        let body = ApiError::missing("amount").body();
+        let body = ApiError::from(DomainError::missing("amount")).body();
         assert_eq!(
             String::from_utf8(body).unwrap(),
             r#"{"error":{"code":"parameter_missing","doc_url":"https://stripe.com/docs/error-codes/parameter-missing","message":"Missing required param: amount.","param":"amount","type":"invalid_request_error"}}"#
         );
+    }
+
+    #[test]
+    fn injected_rate_limit_says_when() {
+        let e = ApiError::injected(ErrorStatus::TooManyRequests);
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(e.headers.iter().any(|(n, _)| n == "retry-after"));
     }
 
     #[test]

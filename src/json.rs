@@ -1,4 +1,5 @@
-//! A small JSON writer for the objects served on every hot path. Keys are
+//! The one JSON writer for every object served: small and fast on the
+//! hot paths. Keys are
 //! known ASCII and written as they are; only values that may hold arbitrary
 //! text are escaped, and only when they need it.
 
@@ -97,6 +98,15 @@ impl<'a> ObjectWriter<'a> {
             write_str(out, v);
         }
         out.push(b'}');
+        self
+    }
+
+    /// A nested object written by `f`.
+    pub fn object(&mut self, key: &str, f: impl FnOnce(&mut ObjectWriter<'_>)) -> &mut Self {
+        let out = self.key(key);
+        let mut inner = ObjectWriter::new(out);
+        f(&mut inner);
+        inner.end();
         self
     }
 

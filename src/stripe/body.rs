@@ -1,8 +1,8 @@
 //! Reading request parameters: the query string, and for POSTs the
 //! form-encoded body, within a size limit.
 
+use super::error::ApiError;
 use super::form::Params;
-use crate::error::ApiError;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
@@ -21,7 +21,7 @@ fn too_large() -> ApiError {
 
 /// Parameters of a GET: the query string only.
 pub fn query(req: &HttpRequest) -> Result<Params, ApiError> {
-    Params::parse(req.query_string().as_bytes())
+    Ok(Params::parse(req.query_string().as_bytes())?)
 }
 
 /// Parameters of a POST: the query string plus the body. An empty body is

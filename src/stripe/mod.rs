@@ -1,29 +1,39 @@
-//! The HTTP surface: routes, the headers every response carries, and
-//! Stripe's 404 for anything else.
+//! Stripe's HTTP surface: routes, the headers every response carries, and
+//! Stripe's 404 for anything else. Handlers parse Stripe's wire format
+//! into domain values, call the engine, and render Stripe's JSON; domain
+//! errors become Stripe's error object here.
 
-pub mod auth;
-pub mod balance;
-pub mod body;
-pub mod expand;
-pub mod form;
-pub mod idempotent;
-pub mod respond;
-pub mod test_helpers;
-pub mod topups;
+mod auth;
+mod balance;
+mod body;
+mod error;
+mod events;
+mod expand;
+mod form;
+mod idempotent;
+mod resource;
+mod respond;
+mod test_helpers;
+mod topups;
 
-use crate::error::ApiError;
-use crate::faults::Injection;
-use crate::state::AppState;
+use crate::config::{is_api_version, DEFAULT_API_VERSION};
+use crate::engine::Engine;
+use crate::faults::{FaultPlan, Injection};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{StatusCode, Uri};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use error::ApiError;
+use std::sync::Arc;
 use std::time::Instant;
 
-/// The version answered when a request does not pin one.
-pub const DEFAULT_API_VERSION: &str = "2026-10-28.endive";
+/// What every Stripe handler shares.
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub faults: FaultPlan,
+}
 
 /// The request id of the request being served (a header value, so
 /// copies share one buffer).
@@ -55,6 +65,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource(&["/v1/balance_transactions/{id}", "/v1/balance/history/{id}"])
             .route(web::get().to(balance::retrieve)),
     )
+    .service(resource(&["/v1/events"]).route(web::get().to(events::list)))
+    .service(resource(&["/v1/events/{id}"]).route(web::get().to(events::retrieve)))
     .service(resource(&["/v1/test_helpers/clock"]).route(web::get().to(test_helpers::clock)))
     .service(
         resource(&["/v1/test_helpers/clock/advance"]).route(web::post().to(test_helpers::advance)),
@@ -140,23 +152,24 @@ pub async fn stripe_headers(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
-    let request_id = HeaderValue::from_bytes(&state.env.ids.request())
+    let request_id = HeaderValue::from_bytes(&state.engine.request_id())
         .unwrap_or(HeaderValue::from_static("req_unknown"));
-    // Only an idempotent request needs its id inside (`Original-Request`).
-    if req.headers().contains_key("idempotency-key") {
+    // Only a POST needs its id inside: its events and `Original-Request`
+    // name it.
+    if req.method() == actix_web::http::Method::POST {
         req.extensions_mut().insert(RequestId(request_id.clone()));
     }
     let version = req
         .headers()
         .get("stripe-version")
-        .filter(|v| v.to_str().is_ok_and(auth::is_api_version))
+        .filter(|v| v.to_str().is_ok_and(is_api_version))
         .cloned()
         .unwrap_or(HeaderValue::from_static(DEFAULT_API_VERSION));
     // Copied only when a log line will be written.
     let logged =
         log::log_enabled!(log::Level::Info).then(|| (req.method().clone(), req.path().to_owned()));
     let injection = if state.faults.is_active() {
-        state.faults.decide(req.method(), req.path())
+        state.faults.decide(req.method().as_str(), req.path())
     } else {
         Injection::default()
     };
@@ -165,7 +178,9 @@ pub async fn stripe_headers(
     }
     // An injected error answers before any handler runs: it changes nothing.
     let mut res = match injection.error {
-        Some(e) => req.into_response(e.error_response()).map_into_right_body(),
+        Some(status) => req
+            .into_response(ApiError::injected(status).error_response())
+            .map_into_right_body(),
         None => next.call(req).await?.map_into_left_body(),
     };
     let headers = res.headers_mut();

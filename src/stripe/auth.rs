@@ -2,9 +2,12 @@
 //! HTTP Basic with the key as user name. Each test key is an account of its
 //! own; live and publishable keys are refused.
 
-use crate::error::{ApiError, ErrorCode};
-use crate::state::AppState;
-use crate::store::Account;
+use super::error::ApiError;
+use super::AppState;
+use crate::config::is_api_version;
+use crate::domain::error::ErrorCode;
+use crate::domain::time::Millis;
+use crate::store::{Account, AccountId};
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::http::StatusCode;
@@ -18,7 +21,8 @@ use std::sync::Arc;
 pub struct ApiKey(String);
 
 impl ApiKey {
-    pub fn as_str(&self) -> &str {
+    #[cfg(test)]
+    fn as_str(&self) -> &str {
         &self.0
     }
 
@@ -112,22 +116,13 @@ fn check_version(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-pub fn is_api_version(v: &str) -> bool {
-    let (date, name) = v.split_once('.').unwrap_or((v, "x"));
-    let b = date.as_bytes();
-    let date_ok = b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            _ => c.is_ascii_digit(),
-        });
-    date_ok && !name.is_empty() && name.bytes().all(|c| c.is_ascii_lowercase())
-}
-
-/// The account a request acts on: its key's.
+/// The account a request acts on, brought up to date at the request's
+/// moment.
 pub struct Authed {
     pub account: Arc<Account>,
-    /// The key's account, or `key/acct_...` for a connected account.
-    pub account_key: String,
+    pub id: AccountId,
+    /// The server's time when the request arrived.
+    pub now: Millis,
 }
 
 impl FromRequest for Authed {
@@ -135,12 +130,8 @@ impl FromRequest for Authed {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        ready(extract(req).map(|(auth, _)| auth))
     }
-}
-
-fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
-    extract(req).map(|(auth, _)| auth)
 }
 
 /// The account and the server state, for handlers that route by hand.
@@ -153,8 +144,8 @@ pub fn extract(req: &HttpRequest) -> Result<(Authed, web::Data<AppState>), ApiEr
             ApiError::invalid("server state missing").with_status(StatusCode::INTERNAL_SERVER_ERROR)
         })?
         .clone();
-    let account_key = match req.headers().get("stripe-account") {
-        None => key.0,
+    let connected = match req.headers().get("stripe-account") {
+        None => None,
         Some(v) => {
             let acct = String::from_utf8_lossy(v.as_bytes());
             let well_formed = acct.len() <= 255
@@ -167,12 +158,18 @@ pub fn extract(req: &HttpRequest) -> Result<(Authed, web::Data<AppState>), ApiEr
                 ))
                 .with_status(StatusCode::FORBIDDEN));
             }
-            format!("{}/{acct}", key.0)
+            Some(Arc::from(acct.as_ref()))
         }
     };
+    let id = AccountId {
+        key: key.0.into_boxed_str(),
+        connected,
+    };
+    let now = state.engine.clock.now();
     let auth = Authed {
-        account: state.account(&account_key),
-        account_key,
+        account: state.engine.account(&id, now),
+        id,
+        now,
     };
     Ok((auth, state))
 }

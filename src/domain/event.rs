@@ -1,0 +1,155 @@
+//! Events: the log of what happened to an account's objects, each with a
+//! snapshot of the object as it was at that moment.
+
+use super::ledger::Balance;
+use super::time::Millis;
+use super::topup::Topup;
+use std::sync::Arc;
+
+/// How long events are kept (and listed), as Stripe keeps them.
+pub const RETENTION: Millis = 30 * 24 * 60 * 60 * 1000;
+
+/// The event types the mock emits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    TopupCreated,
+    TopupSucceeded,
+    TopupFailed,
+    TopupCanceled,
+    TopupReversed,
+    BalanceAvailable,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 6] = [
+        EventType::TopupCreated,
+        EventType::TopupSucceeded,
+        EventType::TopupFailed,
+        EventType::TopupCanceled,
+        EventType::TopupReversed,
+        EventType::BalanceAvailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::TopupCreated => "topup.created",
+            EventType::TopupSucceeded => "topup.succeeded",
+            EventType::TopupFailed => "topup.failed",
+            EventType::TopupCanceled => "topup.canceled",
+            EventType::TopupReversed => "topup.reversed",
+            EventType::BalanceAvailable => "balance.available",
+        }
+    }
+}
+
+/// A set of event types: what a `type` pattern or a `types[]` list selects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventTypes(u32);
+
+impl EventTypes {
+    pub const ANY: EventTypes = EventTypes((1 << EventType::ALL.len()) - 1);
+
+    pub fn insert(&mut self, t: EventType) {
+        self.0 |= 1 << t as u32;
+    }
+
+    pub fn contains(self, t: EventType) -> bool {
+        self.0 & (1 << t as u32) != 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = EventType> {
+        EventType::ALL
+            .into_iter()
+            .filter(move |t| self.contains(*t))
+    }
+
+    /// The types a name matches, where `*` stands for any run of
+    /// characters (`topup.*`, `*.succeeded`, `*`). A name the mock never
+    /// emits is valid and matches nothing, as with Stripe's other types.
+    pub fn matching(pattern: &str) -> EventTypes {
+        let mut set = EventTypes::default();
+        for t in EventType::ALL {
+            if glob(pattern.as_bytes(), t.as_str().as_bytes()) {
+                set.insert(t);
+            }
+        }
+        set
+    }
+}
+
+/// `*` matches any run of bytes; everything else matches itself.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|i| glob(rest, &text[i..])),
+        Some((c, rest)) => text.first() == Some(c) && glob(rest, &text[1..]),
+    }
+}
+
+/// The object an event carries, frozen at the event's moment.
+#[derive(Debug, Clone)]
+pub enum Snapshot {
+    Topup(Box<Topup>),
+    Balance(Box<Balance>),
+}
+
+/// The request that caused a change; empty for automatic ones
+/// (settlement, funds becoming available).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cause {
+    pub request_id: Option<Box<str>>,
+    pub idempotency_key: Option<Box<str>>,
+}
+
+impl Cause {
+    pub const AUTOMATIC: Cause = Cause {
+        request_id: None,
+        idempotency_key: None,
+    };
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: Arc<str>,
+    pub kind: EventType,
+    /// Unix seconds.
+    pub created: i64,
+    pub seq: u64,
+    pub object: Snapshot,
+    pub request: Cause,
+    /// The connected account it happened on, if any.
+    pub account: Option<Arc<str>>,
+    pub api_version: Arc<str>,
+    /// Endpoints that have not yet received it.
+    pub pending_webhooks: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        let topups = EventTypes::matching("topup.*");
+        assert!(topups.contains(EventType::TopupCreated));
+        assert!(!topups.contains(EventType::BalanceAvailable));
+        assert_eq!(topups.iter().count(), 5);
+        assert_eq!(EventTypes::matching("*"), EventTypes::ANY);
+        assert_eq!(
+            EventTypes::matching("*.succeeded")
+                .iter()
+                .collect::<Vec<_>>(),
+            [EventType::TopupSucceeded]
+        );
+        assert_eq!(
+            EventTypes::matching("charge.succeeded"),
+            EventTypes::default()
+        );
+        assert_eq!(
+            EventTypes::matching("topup.created")
+                .iter()
+                .collect::<Vec<_>>(),
+            [EventType::TopupCreated]
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! Emitting events: the one place an event is made and logged.
+
+use super::Engine;
+use crate::domain::event::{Cause, Event, EventType, Snapshot, RETENTION};
+use crate::domain::ids::IdKind;
+use crate::domain::time::{floor_seconds, Millis};
+use crate::store::Account;
+use std::sync::Arc;
+
+impl Engine {
+    /// Logs an event of `kind` carrying `object` as it is at `at`, and
+    /// forgets events older than the retention period.
+    pub(super) fn emit(
+        &self,
+        account: &Account,
+        kind: EventType,
+        object: Snapshot,
+        cause: &Cause,
+        at: Millis,
+    ) -> Arc<str> {
+        let (seq, id) = self.next_id(IdKind::Event);
+        let created = floor_seconds(at);
+        account.events.insert(Event {
+            id: id.clone(),
+            kind,
+            created,
+            seq,
+            object,
+            request: cause.clone(),
+            account: account.id.connected.clone(),
+            api_version: self.api_version.clone(),
+            pending_webhooks: 0,
+        });
+        let cutoff = floor_seconds(at.saturating_sub(RETENTION));
+        account
+            .events
+            .remove_oldest_while(|(created, _)| created < cutoff);
+        id
+    }
+}

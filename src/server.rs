@@ -1,0 +1,159 @@
+//! Starting and stopping a server: [`Server::start`] and its handle.
+
+use crate::config::Config;
+use crate::domain::ids::splitmix64;
+use crate::domain::planner::{Planner, Rules};
+use crate::domain::time::millis;
+use crate::engine::{Engine, EngineConfig};
+use crate::faults::{FaultPlan, Faults};
+use crate::stripe::{self, AppState};
+use crate::{clock, fixtures, scenario};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Starts servers.
+pub struct Server;
+
+/// A running server. Dropping it stops the server.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    server: actix_web::dev::ServerHandle,
+    engine: Arc<Engine>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    scheduler: JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds, starts serving in the background and returns at once. Must be
+    /// called inside a Tokio runtime.
+    pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
+        let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
+        let seed = config.seed.unwrap_or_else(|| {
+            splitmix64(clock::wall_millis() as u64 ^ u64::from(std::process::id()))
+        });
+        let mut rules = Rules {
+            settle_after: millis(config.settle_after),
+            failure_rate: config.failure_rate,
+            cancel_rate: config.cancel_rate,
+            fail_amounts: config.fail_amounts.clone(),
+            failure_code: config.failure_code,
+        };
+        let mut faults = Faults {
+            latency: config.latency,
+            error_rate: config.error_rate,
+            error_status: config.error_status,
+        };
+        let scenario = match &config.scenario {
+            Some(path) => scenario::load(path, &mut rules, &mut faults).map_err(invalid)?,
+            None => scenario::Scenario::default(),
+        };
+        if rules.failure_rate + rules.cancel_rate > 1.0 {
+            return Err(invalid(format!(
+                "the failure rate ({}) and cancel rate ({}) add up to more than 1",
+                rules.failure_rate, rules.cancel_rate
+            )));
+        }
+        let fixtures = match &config.fixtures {
+            Some(path) => fixtures::load(path).map_err(invalid)?,
+            None => Vec::new(),
+        };
+        let listener = TcpListener::bind((config.host.as_str(), config.port))?;
+        let addr = listener.local_addr()?;
+        let engine = Arc::new(Engine::new(EngineConfig {
+            clock: config.clock,
+            seed,
+            planner: Planner::new(rules, scenario.outcome_rules, seed),
+            available_after: millis(config.available_after),
+            api_version: Arc::from(config.api_version.as_str()),
+            fixtures,
+        }));
+        let state = web::Data::new(AppState {
+            engine: engine.clone(),
+            faults: FaultPlan::new(faults, scenario.routes, seed),
+        });
+        let mut http = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(stripe::routes)
+                .default_service(web::to(stripe::not_found))
+                .wrap(from_fn(stripe::stripe_headers))
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(1);
+        if let Some(n) = config.workers {
+            http = http.workers(n.max(1));
+        }
+        let server = http.run();
+        let handle = server.handle();
+        let task = tokio::spawn(server);
+        let scheduler = tokio::spawn(engine.clone().run_scheduler());
+        log::info!("seed {seed}");
+        Ok(ServerHandle {
+            addr,
+            server: handle,
+            engine,
+            task: Some(task),
+            scheduler,
+        })
+    }
+}
+
+impl ServerHandle {
+    /// The base URL to give a Stripe client, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's current time, in milliseconds since the epoch.
+    pub fn now_millis(&self) -> i64 {
+        self.engine.clock.now()
+    }
+
+    /// Moves a manual clock forward and runs everything that came due on
+    /// every account, in due order. Returns how many top-ups settled;
+    /// `None` on a real clock.
+    pub fn advance(&self, by: Duration) -> Option<usize> {
+        self.engine.advance(millis(by))
+    }
+
+    /// Stops accepting connections, finishes in-flight requests and returns.
+    pub async fn stop(mut self) {
+        self.server.stop(true).await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.scheduler.abort();
+    }
+
+    /// Serves until the server stops (for the binary).
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            None => Ok(()),
+        }
+    }
+
+    /// Asks the server to stop gracefully (e.g. on Ctrl-C).
+    pub fn stopper(&self) -> actix_web::dev::ServerHandle {
+        self.server.clone()
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if self.task.is_some() {
+            // The stop command is sent at once; nothing to wait for here.
+            drop(self.server.stop(false));
+        }
+        self.scheduler.abort();
+    }
+}

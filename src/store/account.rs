@@ -1,0 +1,263 @@
+//! One account's world: a collection per kind of object, the ledger, the
+//! idempotency keys and the queue of what is due to happen to it.
+
+use super::collection::{Collection, IndexKey, Record, SortKey};
+use super::idempotency::IdempotencyKeys;
+use crate::domain::balance_transaction::BalanceTransaction;
+use crate::domain::event::Event;
+use crate::domain::ledger::{Balance, Ledger};
+use crate::domain::time::Millis;
+use crate::domain::topup::Topup;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// Who an account belongs to: an API key, and optionally one of its
+/// connected accounts. Structured, never a joined string, so no spelling
+/// of a key can name another key's account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AccountId {
+    pub key: Box<str>,
+    pub connected: Option<Arc<str>>,
+}
+
+/// A kind of object an account holds. Adding a resource means a
+/// collection on [`Account`] and an impl of this.
+pub trait Resource: Record + Sized {
+    fn collection(account: &Account) -> &Collection<Self>;
+}
+
+/// Something due to happen to an account at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    /// A pending top-up settles into its planned outcome.
+    Settle(Arc<str>),
+    /// Funds become available: the balance changes without a request.
+    FundsAvailable,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Due {
+    at: Millis,
+    seq: u64,
+    job: Job,
+}
+
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+/// The account's queue of due jobs, earliest first.
+#[derive(Debug)]
+pub struct Jobs {
+    heap: Mutex<BinaryHeap<Reverse<Due>>>,
+    /// The earliest due time, so a request can tell in one atomic read
+    /// that nothing is due.
+    next: AtomicI64,
+    seq: std::sync::atomic::AtomicU64,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Jobs {
+            heap: Mutex::new(BinaryHeap::new()),
+            next: AtomicI64::new(Millis::MAX),
+            seq: Default::default(),
+        }
+    }
+}
+
+/// The queue, locked: while it is held, no other thread runs this
+/// account's due jobs, so once a sync returns, everything due has happened.
+pub struct JobsGuard<'a> {
+    heap: MutexGuard<'a, BinaryHeap<Reverse<Due>>>,
+    jobs: &'a Jobs,
+}
+
+impl Jobs {
+    pub fn lock(&self) -> JobsGuard<'_> {
+        JobsGuard {
+            heap: self.heap.lock().unwrap_or_else(PoisonError::into_inner),
+            jobs: self,
+        }
+    }
+
+    /// Whether anything is due at `now`.
+    pub fn any_due(&self, now: Millis) -> bool {
+        self.next.load(Ordering::Acquire) <= now
+    }
+
+    pub fn next_due(&self) -> Option<Millis> {
+        let n = self.next.load(Ordering::Acquire);
+        (n != Millis::MAX).then_some(n)
+    }
+}
+
+impl JobsGuard<'_> {
+    /// Queues `job` at `at`; returns whether it is now the earliest.
+    pub fn push(&mut self, at: Millis, job: Job) -> bool {
+        let seq = self.jobs.seq.fetch_add(1, Ordering::Relaxed);
+        self.heap.push(Reverse(Due { at, seq, job }));
+        self.refresh()
+    }
+
+    /// The earliest job due at or before `now`, with its time.
+    pub fn pop_due(&mut self, now: Millis) -> Option<(Millis, Job)> {
+        let due = match self.heap.peek() {
+            Some(Reverse(d)) if d.at <= now => self.heap.pop().map(|Reverse(d)| (d.at, d.job)),
+            _ => None,
+        };
+        self.refresh();
+        due
+    }
+
+    fn refresh(&mut self) -> bool {
+        let next = self.heap.peek().map_or(Millis::MAX, |Reverse(d)| d.at);
+        let before = self.jobs.next.swap(next, Ordering::AcqRel);
+        next < before
+    }
+}
+
+/// One API key's (or connected account's) world.
+pub struct Account {
+    pub id: AccountId,
+    pub topups: Collection<Topup>,
+    pub balance_transactions: Collection<BalanceTransaction>,
+    pub events: Collection<Event>,
+    ledger: Mutex<Ledger>,
+    pub idempotency: IdempotencyKeys,
+    pub jobs: Jobs,
+}
+
+impl Account {
+    pub fn new(id: AccountId) -> Self {
+        Account {
+            id,
+            topups: Collection::default(),
+            balance_transactions: Collection::default(),
+            events: Collection::default(),
+            ledger: Mutex::new(Ledger::default()),
+            idempotency: IdempotencyKeys::default(),
+            jobs: Jobs::default(),
+        }
+    }
+
+    pub fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn balance(&self, now: Millis) -> Balance {
+        self.ledger().balance(now)
+    }
+
+    /// The collection of `T`.
+    pub fn all<T: Resource>(&self) -> &Collection<T> {
+        T::collection(self)
+    }
+}
+
+/// The secondary keys objects are listed under, named once for the
+/// records below and the list filters that walk them.
+pub mod keys {
+    use super::IndexKey;
+    use crate::domain::balance_transaction::TxnType;
+    use crate::domain::currency::Currency;
+    use crate::domain::event::EventType;
+    use crate::domain::topup::TopupStatus;
+    use std::sync::Arc;
+
+    pub fn topup_status(s: TopupStatus) -> IndexKey {
+        IndexKey::fixed("status", s.as_str())
+    }
+
+    pub fn txn_type(t: TxnType) -> IndexKey {
+        IndexKey::fixed("type", t.as_str())
+    }
+
+    pub fn txn_source(id: Arc<str>) -> IndexKey {
+        IndexKey::shared("source", id)
+    }
+
+    pub fn txn_currency(c: Currency) -> IndexKey {
+        IndexKey::fixed("currency", c.as_str())
+    }
+
+    pub fn event_type(t: EventType) -> IndexKey {
+        IndexKey::fixed("type", t.as_str())
+    }
+
+    /// Events some webhook endpoint has not yet received.
+    pub fn event_undelivered() -> IndexKey {
+        IndexKey::fixed("delivery", "pending")
+    }
+}
+
+impl Record for Topup {
+    fn id(&self) -> &Arc<str> {
+        &self.id
+    }
+    fn sort_key(&self) -> SortKey {
+        (self.created, self.seq)
+    }
+    fn index_keys(&self) -> Vec<IndexKey> {
+        vec![keys::topup_status(self.status)]
+    }
+}
+
+impl Resource for Topup {
+    fn collection(account: &Account) -> &Collection<Self> {
+        &account.topups
+    }
+}
+
+impl Record for BalanceTransaction {
+    fn id(&self) -> &Arc<str> {
+        &self.id
+    }
+    fn sort_key(&self) -> SortKey {
+        (self.created, self.seq)
+    }
+    fn index_keys(&self) -> Vec<IndexKey> {
+        vec![
+            keys::txn_type(self.kind),
+            keys::txn_source(self.source.clone()),
+            keys::txn_currency(self.currency),
+        ]
+    }
+}
+
+impl Resource for BalanceTransaction {
+    fn collection(account: &Account) -> &Collection<Self> {
+        &account.balance_transactions
+    }
+}
+
+impl Record for Event {
+    fn id(&self) -> &Arc<str> {
+        &self.id
+    }
+    fn sort_key(&self) -> SortKey {
+        (self.created, self.seq)
+    }
+    fn index_keys(&self) -> Vec<IndexKey> {
+        let mut k = vec![keys::event_type(self.kind)];
+        if self.pending_webhooks > 0 {
+            k.push(keys::event_undelivered());
+        }
+        k
+    }
+}
+
+impl Resource for Event {
+    fn collection(account: &Account) -> &Collection<Self> {
+        &account.events
+    }
+}

@@ -1,0 +1,480 @@
+//! One kind of object: a map by id beside ordered indexes, so that a page
+//! of a list, filtered by an indexed field or not, costs O(log n + page).
+//!
+//! Objects are shared (`Arc`): a read takes a reference and lets go of
+//! the map at once, so rendering never holds a lock; a change copies the
+//! object only if a reader still holds the old one.
+//!
+//! Lock order, to stay deadlock-free: an object's map shard may be held
+//! while the index lock is taken (an update that moves the object between
+//! indexes), never the reverse. A page walk copies ids out of the index in
+//! chunks and looks objects up only after releasing it.
+
+use crate::domain::list::{Cursor, PageRequest};
+use dashmap::DashMap;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// Ids are hashed on every request; foldhash is several times faster than
+/// the default SipHash and still seeded per map.
+pub type Hasher = foldhash::fast::RandomState;
+
+/// Orders objects newest first: by `created`, ties broken by insertion.
+pub type SortKey = (i64, u64);
+
+/// The value of a secondary index key: a fixed name (a status, a type)
+/// or a shared id (a parent, a source), compared by text.
+#[derive(Debug, Clone)]
+pub enum KeyValue {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl KeyValue {
+    pub fn as_str(&self) -> &str {
+        match self {
+            KeyValue::Static(s) => s,
+            KeyValue::Shared(s) => s,
+        }
+    }
+}
+
+impl PartialEq for KeyValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+impl Eq for KeyValue {}
+impl PartialOrd for KeyValue {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for KeyValue {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+/// A secondary key an object is listed under: a filterable field's value,
+/// or its parent (a transfer's reversals). `field` names the index.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IndexKey {
+    pub field: &'static str,
+    pub value: KeyValue,
+}
+
+impl IndexKey {
+    pub fn fixed(field: &'static str, value: &'static str) -> Self {
+        IndexKey {
+            field,
+            value: KeyValue::Static(value),
+        }
+    }
+
+    pub fn shared(field: &'static str, value: Arc<str>) -> Self {
+        IndexKey {
+            field,
+            value: KeyValue::Shared(value),
+        }
+    }
+}
+
+/// Objects that live in a [`Collection`].
+pub trait Record: Send + Sync + 'static {
+    fn id(&self) -> &Arc<str>;
+    fn sort_key(&self) -> SortKey;
+    /// The secondary keys this object is listed under, in its current
+    /// state. Most objects have none or one.
+    fn index_keys(&self) -> Vec<IndexKey> {
+        Vec::new()
+    }
+}
+
+#[derive(Default)]
+struct Indexes {
+    /// Every object, by sort key.
+    all: BTreeMap<SortKey, Arc<str>>,
+    /// Every object under each of its secondary keys.
+    by_key: BTreeMap<(IndexKey, SortKey), Arc<str>>,
+}
+
+/// A map by id plus indexes by [`SortKey`].
+pub struct Collection<T> {
+    /// Behind a pointer: the table's slots stay small (id and pointer), so
+    /// its spare capacity and its resizes cost little even with millions
+    /// of objects.
+    map: DashMap<Arc<str>, Arc<T>, Hasher>,
+    indexes: RwLock<Indexes>,
+}
+
+impl<T> Default for Collection<T> {
+    fn default() -> Self {
+        Collection {
+            map: DashMap::with_hasher(Hasher::default()),
+            indexes: RwLock::new(Indexes::default()),
+        }
+    }
+}
+
+/// The cursor object of a list request does not exist.
+#[derive(Debug)]
+pub struct UnknownCursor;
+
+/// Ids copied out of the index per lock, while walking a page.
+const CHUNK: usize = 64;
+
+impl<T: Record + Clone> Collection<T> {
+    /// Inserts a new object; `false` if the id is taken.
+    pub fn insert(&self, item: T) -> bool {
+        let id = item.id().clone();
+        let sort = item.sort_key();
+        let keys = item.index_keys();
+        match self.map.entry(id.clone()) {
+            dashmap::Entry::Occupied(_) => return false,
+            dashmap::Entry::Vacant(v) => {
+                v.insert(Arc::new(item));
+            }
+        }
+        // The map entry exists before an index names it, so a list never
+        // meets an id it cannot resolve (unless it was removed since).
+        let mut ix = self.write();
+        for k in keys {
+            ix.by_key.insert((k, sort), id.clone());
+        }
+        ix.all.insert(sort, id);
+        true
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<T>> {
+        self.map.get(id).map(|t| t.clone())
+    }
+
+    /// Changes the object `id` under its lock, moving it between secondary
+    /// indexes if its keys changed. `None` if there is no such object.
+    pub fn update<R>(&self, id: &str, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let mut slot = self.map.get_mut(id)?;
+        let entry = Arc::make_mut(&mut slot);
+        let before = entry.index_keys();
+        let result = f(entry);
+        let after = entry.index_keys();
+        if before != after {
+            let sort = entry.sort_key();
+            let mut ix = self.write();
+            for k in before.iter().filter(|k| !after.contains(k)) {
+                ix.by_key.remove(&(k.clone(), sort));
+            }
+            for k in after.into_iter().filter(|k| !before.contains(k)) {
+                ix.by_key.insert((k, sort), entry.id().clone());
+            }
+        }
+        Some(result)
+    }
+
+    /// Removes the object `id`, returning it.
+    pub fn remove(&self, id: &str) -> Option<T> {
+        let (_, item) = self.map.remove(id)?;
+        let sort = item.sort_key();
+        let mut ix = self.write();
+        for k in item.index_keys() {
+            ix.by_key.remove(&(k, sort));
+        }
+        ix.all.remove(&sort);
+        Some(Arc::unwrap_or_clone(item))
+    }
+
+    /// Removes the oldest objects while `old` says so (retention).
+    pub fn remove_oldest_while(&self, old: impl Fn(SortKey) -> bool) -> usize {
+        let mut removed = 0;
+        loop {
+            let id = {
+                let ix = self.read();
+                match ix.all.first_key_value() {
+                    Some((k, id)) if old(*k) => id.clone(),
+                    _ => return removed,
+                }
+            };
+            self.remove(&id);
+            removed += 1;
+        }
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Indexes> {
+        self.indexes.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Indexes> {
+        self.indexes.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Walks one page, newest first: the objects listed under any of
+    /// `keys` (every object when `keys` is empty), from the cursor and
+    /// within `page.created`, offered to `pick` until it has accepted
+    /// `limit + 1` (the extra one only tells `has_more`). `pick` returns
+    /// what the page keeps of each object; no lock is held while it runs.
+    pub fn page<R>(
+        &self,
+        page: &PageRequest,
+        keys: &[IndexKey],
+        mut pick: impl FnMut(Arc<T>) -> Option<R>,
+    ) -> Result<(Vec<R>, bool), UnknownCursor> {
+        let limit = page.limit.get();
+        // Bounds of the created range, as sort keys.
+        let mut lo = match page.created.min {
+            Some(m) => Bound::Included((m, 0)),
+            None => Bound::Unbounded,
+        };
+        let mut hi = match page.created.max {
+            Some(m) => Bound::Included((m, u64::MAX)),
+            None => Bound::Unbounded,
+        };
+        let cursor_key = |id: &str| self.map.get(id).map(|t| t.sort_key()).ok_or(UnknownCursor);
+        let ascending = match &page.cursor {
+            Cursor::Start => false,
+            Cursor::StartingAfter(id) => {
+                hi = tighter_hi(hi, cursor_key(id)?);
+                false
+            }
+            Cursor::EndingBefore(id) => {
+                lo = tighter_lo(lo, cursor_key(id)?);
+                true
+            }
+        };
+        let mut out = Vec::with_capacity(limit + 1);
+        while out.len() <= limit && !is_empty_range(&lo, &hi) {
+            let chunk = self.chunk(keys, lo, hi, ascending);
+            let Some(&(last, _)) = chunk.last() else {
+                break;
+            };
+            if ascending {
+                lo = Bound::Excluded(last);
+            } else {
+                hi = Bound::Excluded(last);
+            }
+            let exhausted = chunk.len() < CHUNK;
+            for (_, id) in chunk {
+                if let Some(r) = self.get(&id).and_then(&mut pick) {
+                    out.push(r);
+                    if out.len() > limit {
+                        break;
+                    }
+                }
+            }
+            if exhausted {
+                break;
+            }
+        }
+        let has_more = out.len() > limit;
+        out.truncate(limit);
+        if ascending {
+            out.reverse();
+        }
+        Ok((out, has_more))
+    }
+
+    /// Up to [`CHUNK`] (sort key, id) pairs within the bounds, in walking
+    /// order, merged across `keys`.
+    fn chunk(
+        &self,
+        keys: &[IndexKey],
+        lo: Bound<SortKey>,
+        hi: Bound<SortKey>,
+        ascending: bool,
+    ) -> Vec<(SortKey, Arc<str>)> {
+        let ix = self.read();
+        let mut out: Vec<(SortKey, Arc<str>)> = Vec::with_capacity(CHUNK);
+        let mut take = |iter: &mut dyn Iterator<Item = (SortKey, &Arc<str>)>| {
+            for (k, id) in iter.take(CHUNK) {
+                out.push((k, id.clone()));
+            }
+        };
+        if keys.is_empty() {
+            let range = ix.all.range((lo, hi)).map(|(k, id)| (*k, id));
+            if ascending {
+                take(&mut range.into_iter());
+            } else {
+                take(&mut range.rev());
+            }
+        } else {
+            // The first CHUNK of each key's walk; merged and cut below.
+            for key in keys {
+                let from = map_bound(lo, |s| (key.clone(), s), (key.clone(), (i64::MIN, 0)));
+                let to = map_bound(
+                    hi,
+                    |s| (key.clone(), s),
+                    (key.clone(), (i64::MAX, u64::MAX)),
+                );
+                let range = ix.by_key.range((from, to)).map(|((_, k), id)| (*k, id));
+                if ascending {
+                    take(&mut range.into_iter());
+                } else {
+                    take(&mut range.rev());
+                }
+            }
+        }
+        drop(ix);
+        if keys.len() > 1 {
+            if ascending {
+                out.sort_by_key(|e| e.0);
+            } else {
+                out.sort_by_key(|e| std::cmp::Reverse(e.0));
+            }
+            out.truncate(CHUNK);
+        }
+        out
+    }
+}
+
+/// A bound on sort keys as a bound on (key, sort key); unbounded becomes
+/// the key's own end.
+fn map_bound<K>(b: Bound<SortKey>, f: impl Fn(SortKey) -> K, end: K) -> Bound<K> {
+    match b {
+        Bound::Included(s) => Bound::Included(f(s)),
+        Bound::Excluded(s) => Bound::Excluded(f(s)),
+        Bound::Unbounded => Bound::Included(end),
+    }
+}
+
+fn tighter_hi(hi: Bound<SortKey>, cursor: SortKey) -> Bound<SortKey> {
+    match hi {
+        Bound::Included(k) if k < cursor => Bound::Included(k),
+        _ => Bound::Excluded(cursor),
+    }
+}
+
+fn tighter_lo(lo: Bound<SortKey>, cursor: SortKey) -> Bound<SortKey> {
+    match lo {
+        Bound::Included(k) if k > cursor => Bound::Included(k),
+        _ => Bound::Excluded(cursor),
+    }
+}
+
+/// `BTreeMap::range` panics on inverted ranges; this says when to skip it.
+fn is_empty_range(lo: &Bound<SortKey>, hi: &Bound<SortKey>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(a), Bound::Included(b)) => a > b,
+        (Bound::Included(a), Bound::Excluded(b))
+        | (Bound::Excluded(a), Bound::Included(b))
+        | (Bound::Excluded(a), Bound::Excluded(b)) => a >= b,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::list::{Limit, Range};
+
+    #[derive(Clone)]
+    struct Item {
+        id: Arc<str>,
+        created: i64,
+        seq: u64,
+        color: &'static str,
+    }
+
+    impl Record for Item {
+        fn id(&self) -> &Arc<str> {
+            &self.id
+        }
+        fn sort_key(&self) -> SortKey {
+            (self.created, self.seq)
+        }
+        fn index_keys(&self) -> Vec<IndexKey> {
+            vec![IndexKey::fixed("color", self.color)]
+        }
+    }
+
+    fn filled(n: u64) -> Collection<Item> {
+        let c = Collection::default();
+        for i in 0..n {
+            c.insert(Item {
+                id: Arc::from(format!("it_{i}")),
+                created: (i / 3) as i64,
+                seq: i,
+                color: if i % 10 == 0 { "red" } else { "blue" },
+            });
+        }
+        c
+    }
+
+    fn ids(page: &(Vec<String>, bool)) -> Vec<&str> {
+        page.0.iter().map(String::as_str).collect()
+    }
+
+    fn walk(c: &Collection<Item>, page: PageRequest, keys: &[IndexKey]) -> (Vec<String>, bool) {
+        c.page(&page, keys, |t| Some(t.id.to_string())).unwrap()
+    }
+
+    #[test]
+    fn pages_by_index_across_chunks() {
+        let c = filled(1000);
+        let red = [IndexKey::fixed("color", "red")];
+        let page = PageRequest {
+            limit: Limit::parse(3).unwrap(),
+            ..PageRequest::default()
+        };
+        let p = walk(&c, page.clone(), &red);
+        assert_eq!(ids(&p), ["it_990", "it_980", "it_970"]);
+        assert!(p.1);
+        let after = PageRequest {
+            cursor: Cursor::StartingAfter("it_20".into()),
+            ..page.clone()
+        };
+        let p = walk(&c, after, &red);
+        assert_eq!(ids(&p), ["it_10", "it_0"]);
+        assert!(!p.1);
+        let before = PageRequest {
+            cursor: Cursor::EndingBefore("it_10".into()),
+            ..page.clone()
+        };
+        assert_eq!(ids(&walk(&c, before, &red)), ["it_40", "it_30", "it_20"]);
+        // Two keys merge in order; a filter in `pick` walks past chunks.
+        let both = [red[0].clone(), IndexKey::fixed("color", "blue")];
+        assert_eq!(
+            ids(&walk(&c, page.clone(), &both)),
+            ["it_999", "it_998", "it_997"]
+        );
+        let odd = c
+            .page(&page, &[], |t| (t.seq < 5).then(|| t.id.to_string()))
+            .unwrap();
+        assert_eq!(ids(&odd), ["it_4", "it_3", "it_2"]);
+        let created = PageRequest {
+            created: Range::exact(0),
+            ..page
+        };
+        assert_eq!(ids(&walk(&c, created, &[])), ["it_2", "it_1", "it_0"]);
+    }
+
+    #[test]
+    fn updates_move_between_indexes_and_removal_forgets() {
+        let c = filled(20);
+        c.update("it_3", |t| t.color = "red");
+        let red = [IndexKey::fixed("color", "red")];
+        let p = walk(&c, PageRequest::default(), &red);
+        assert_eq!(ids(&p), ["it_10", "it_3", "it_0"]);
+        assert!(c.remove("it_10").is_some());
+        assert_eq!(
+            ids(&walk(&c, PageRequest::default(), &red)),
+            ["it_3", "it_0"]
+        );
+        assert_eq!(c.remove_oldest_while(|(created, _)| created < 2), 6);
+        assert_eq!(c.len(), 13);
+        assert!(c
+            .page(
+                &PageRequest {
+                    cursor: Cursor::StartingAfter("it_0".into()),
+                    ..PageRequest::default()
+                },
+                &[],
+                |_| Some(())
+            )
+            .is_err());
+    }
+}

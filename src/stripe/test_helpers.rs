@@ -1,0 +1,153 @@
+//! `/v1/test_helpers/...`: move the manual clock, force a top-up's
+//! transition now, and reset an account. These are the mock's own, in the
+//! style of Stripe's test helpers; they need a test key like every call.
+
+use super::auth::Authed;
+use super::body;
+use super::error::ApiError;
+use super::expand::Expand;
+use super::form::Value;
+use super::resource::{self, StripeObject};
+use super::respond::json_bytes;
+use super::{AppState, RequestId};
+use crate::clock::ClockMode;
+use crate::domain::error::DomainError;
+use crate::domain::event::Cause;
+use crate::domain::failure::FailureCode;
+use crate::domain::topup::{Topup, Transition};
+use crate::json::ObjectWriter;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+
+fn clock_body(state: &AppState, fired: Option<usize>) -> Vec<u8> {
+    let now_ms = state.engine.clock.now();
+    let mut out = Vec::with_capacity(128);
+    let mut w = ObjectWriter::new(&mut out);
+    w.str("object", "test_helpers.mock_clock")
+        .str(
+            "mode",
+            match state.engine.clock.mode() {
+                ClockMode::Real => "real",
+                ClockMode::Manual => "manual",
+            },
+        )
+        .int("now", now_ms.div_euclid(1000))
+        .int("now_ms", now_ms);
+    if let Some(n) = fired {
+        w.int("fired", n as i64);
+    }
+    w.end();
+    out
+}
+
+pub async fn clock(
+    req: HttpRequest,
+    _auth: Authed,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    body::query(&req)?.reject_unknown()?;
+    Ok(json_bytes(clock_body(&state, None)))
+}
+
+/// `seconds=N` (and/or `millis=N`): moves a manual clock forward and fires
+/// every transition that came due, in due order, before answering.
+pub async fn advance(
+    req: HttpRequest,
+    _auth: Authed,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let mut p = body::form(&req, payload).await?;
+    let seconds = p.take("seconds");
+    let millis = p.take("millis");
+    p.reject_unknown()?;
+    if seconds.is_none() && millis.is_none() {
+        return Err(DomainError::missing("seconds").into());
+    }
+    let non_negative = |v: Option<Value>, param: &str| -> Result<i64, DomainError> {
+        let n = v.map(|v| v.into_integer(param)).transpose()?.unwrap_or(0);
+        if n < 0 {
+            return Err(
+                DomainError::invalid("This value must be greater than or equal to 0.")
+                    .with_param(param),
+            );
+        }
+        Ok(n)
+    };
+    let (secs, ms) = (
+        non_negative(seconds, "seconds")?,
+        non_negative(millis, "millis")?,
+    );
+    let by = secs
+        .checked_mul(1000)
+        .and_then(|s| s.checked_add(ms))
+        .ok_or_else(|| {
+            DomainError::invalid("The clock cannot move that far.").with_param("seconds")
+        })?;
+    let Some(fired) = state.engine.advance(by) else {
+        return Err(DomainError::invalid(
+            "This server runs on the real clock. Start it with --clock manual to move time with this endpoint.",
+        )
+        .into());
+    };
+    Ok(json_bytes(clock_body(&state, Some(fired))))
+}
+
+/// `POST /v1/test_helpers/topups/{id}/{succeed|fail|reverse}`.
+pub async fn transition(
+    req: HttpRequest,
+    auth: Authed,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (id, action) = path.into_inner();
+    let mut p = body::form(&req, payload).await?;
+    let code = p.take("failure_code");
+    let expand = p.take("expand");
+    if action != "fail" && code.is_some() {
+        return Err(DomainError::unknown_param("failure_code").into());
+    }
+    let t = match action.as_str() {
+        "succeed" => Transition::Succeed,
+        "reverse" => Transition::Reverse,
+        "fail" => Transition::Fail(match code {
+            Some(v) => {
+                let raw = v.into_string("failure_code")?;
+                FailureCode::parse_named(&raw).map_err(|m| {
+                    DomainError::invalid(format!("Invalid failure_code: {m}"))
+                        .with_param("failure_code")
+                })?
+            }
+            None => state.engine.planner.rules.failure_code,
+        }),
+        _ => return Ok(super::not_found(req).await),
+    };
+    p.reject_unknown()?;
+    let expand = Expand::parse(expand, Topup::EXPANDABLE, false)?;
+    let cause = Cause {
+        request_id: req
+            .extensions()
+            .get::<RequestId>()
+            .and_then(|r| r.0.to_str().ok().map(Box::from)),
+        idempotency_key: None,
+    };
+    let moved = state
+        .engine
+        .transition_topup(&auth.account, &id, t, auth.now, &cause)?;
+    Ok(json_bytes(resource::changed(moved, &auth, &expand)))
+}
+
+/// Puts the calling key's account back to its start-up state (empty, or
+/// the fixtures). Other keys' accounts are untouched.
+pub async fn reset(
+    req: HttpRequest,
+    auth: Authed,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    body::form(&req, payload).await?.reject_unknown()?;
+    state.engine.reset(&auth.id);
+    Ok(json_bytes(
+        br#"{"object":"test_helpers.reset","reset":true}"#.to_vec(),
+    ))
+}
