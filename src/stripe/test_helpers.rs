@@ -6,17 +6,17 @@ use super::auth::Authed;
 use super::body;
 use super::error::ApiError;
 use super::expand::Expand;
-use super::form::Value;
+use super::form::{Params, Value};
+use super::idempotent;
 use super::resource::{self, StripeObject};
 use super::respond::json_bytes;
-use super::{AppState, RequestId};
+use super::AppState;
 use crate::clock::ClockMode;
 use crate::domain::error::DomainError;
-use crate::domain::event::Cause;
 use crate::domain::failure::FailureCode;
 use crate::domain::topup::{Topup, Transition};
 use crate::json::ObjectWriter;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 fn clock_body(state: &AppState, fired: Option<usize>) -> Vec<u8> {
     let now_ms = state.engine.clock.now();
@@ -92,7 +92,8 @@ pub async fn advance(
     Ok(json_bytes(clock_body(&state, Some(fired))))
 }
 
-/// `POST /v1/test_helpers/topups/{id}/{succeed|fail|reverse}`.
+/// `POST /v1/test_helpers/topups/{id}/{succeed|fail|reverse}`, under its
+/// idempotency key like any POST.
 pub async fn transition(
     req: HttpRequest,
     auth: Authed,
@@ -101,40 +102,40 @@ pub async fn transition(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (id, action) = path.into_inner();
-    let mut p = body::form(&req, payload).await?;
-    let code = p.take("failure_code");
-    let expand = p.take("expand");
-    if action != "fail" && code.is_some() {
-        return Err(DomainError::unknown_param("failure_code").into());
+    if !matches!(action.as_str(), "succeed" | "fail" | "reverse") {
+        return Ok(super::not_found(req).await);
     }
-    let t = match action.as_str() {
-        "succeed" => Transition::Succeed,
-        "reverse" => Transition::Reverse,
-        "fail" => Transition::Fail(match code {
-            Some(v) => {
-                let raw = v.into_string("failure_code")?;
-                FailureCode::parse_named(&raw).map_err(|m| {
-                    DomainError::invalid(format!("Invalid failure_code: {m}"))
-                        .with_param("failure_code")
-                })?
-            }
-            None => state.engine.planner.rules.failure_code,
-        }),
-        _ => return Ok(super::not_found(req).await),
+    let default_code = state.engine.planner.rules.failure_code;
+    let parse = |mut p: Params| -> Result<(Transition, Expand), DomainError> {
+        let code = p.take("failure_code");
+        let expand = p.take("expand");
+        if action != "fail" && code.is_some() {
+            return Err(DomainError::unknown_param("failure_code"));
+        }
+        let t = match action.as_str() {
+            "succeed" => Transition::Succeed,
+            "reverse" => Transition::Reverse,
+            _ => Transition::Fail(match code {
+                Some(v) => {
+                    let raw = v.into_string("failure_code")?;
+                    FailureCode::parse_named(&raw).map_err(|m| {
+                        DomainError::invalid(format!("Invalid failure_code: {m}"))
+                            .with_param("failure_code")
+                    })?
+                }
+                None => default_code,
+            }),
+        };
+        p.reject_unknown()?;
+        Ok((t, Expand::parse(expand, Topup::EXPANDABLE, false)?))
     };
-    p.reject_unknown()?;
-    let expand = Expand::parse(expand, Topup::EXPANDABLE, false)?;
-    let cause = Cause {
-        request_id: req
-            .extensions()
-            .get::<RequestId>()
-            .and_then(|r| r.0.to_str().ok().map(Box::from)),
-        idempotency_key: None,
-    };
-    let moved = state
-        .engine
-        .transition_topup(&auth.account, &id, t, auth.now, &cause)?;
-    Ok(json_bytes(resource::changed(moved, &auth, &expand)))
+    idempotent::post(&req, payload, &auth, parse, |(t, expand), cause| {
+        let moved = state
+            .engine
+            .transition_topup(&auth.account, &id, t, auth.now, cause)?;
+        Ok(resource::changed(moved, &auth, &expand))
+    })
+    .await
 }
 
 /// Puts the calling key's account back to its start-up state (empty, or

@@ -6,6 +6,7 @@ mod cancel;
 mod create;
 mod drills;
 mod encoding;
+mod events;
 mod helpers;
 mod lifecycle;
 mod list;
