@@ -529,3 +529,27 @@ async fn bad_fixtures_and_scenarios_stop_start_up_with_a_clear_message() {
     .expect("refused");
     assert!(err.to_string().contains("add up to more than 1"));
 }
+
+/// The ids the official SDKs' generated tests use without creating them
+/// (stripe-mock answers any id; this mock ships them as fixtures).
+#[tokio::test]
+async fn stripe_mock_fixture_ids_exist() {
+    let app = TestApp::spawn_with(Config {
+        fixtures: Some(repo("fixtures/stripe-mock-ids")),
+        ..Config::default()
+    })
+    .await;
+    let t = app.get("/v1/topups/tu_xxxxxxxxxxxxx").await;
+    assert_eq!(t.ok()["status"], "pending");
+    let txn = app.get("/v1/balance_transactions/txn_xxxxxxxxxxxxx").await;
+    assert_eq!(txn.ok()["source"], "tu_stripemockfunded");
+    let funded = app.get("/v1/topups/tu_stripemockfunded").await;
+    assert_eq!(funded.ok()["balance_transaction"], "txn_xxxxxxxxxxxxx");
+    app.post("/v1/topups/tu_xxxxxxxxxxxxx", "metadata[k]=v")
+        .await
+        .ok();
+    // It never settles by itself, so the SDKs' cancel test finds it pending.
+    app.advance(86_400);
+    let canceled = app.post("/v1/topups/tu_xxxxxxxxxxxxx/cancel", "").await;
+    assert_eq!(canceled.ok()["status"], "canceled");
+}
