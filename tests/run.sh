@@ -19,10 +19,12 @@
 #   PYTHON           interpreter for the venv (default: python3)
 #   TOPUPS_MOCK_BIN  server binary for the SDK suites and the Schemathesis
 #                    run (default: target/debug/topups-mock)
-#   The Rust tests, the SDK suites and the Schemathesis run also need
-#   Stripe's OpenAPI subset at
-#   ../shared/stripe/openapi-subset.json relative to the repository root
-#   (TOPUPS_MOCK_OPENAPI overrides that path).
+#   TOPUPS_MOCK_OPENAPI  Stripe's OpenAPI subset that every suite validates
+#                    responses against (default: the copy in the repository,
+#                    tests/schema/stripe-openapi-subset.json)
+# The tests read nothing outside the repository (a Rust test checks the
+# test and CI files for references to the outside; tests/fresh_clone.sh
+# runs this command in a bare clone to prove it).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -11,5 +11,6 @@ mod lifecycle;
 mod list;
 mod money;
 mod retrieve_update;
+mod self_contained;
 mod stripe_041;
 mod stripe_rust;

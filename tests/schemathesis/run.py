@@ -15,7 +15,7 @@ What it does:
 2. seeds one account (the API key below) with a pending, a succeeded and a
    canceled top-up, so that there are real ids to retrieve;
 3. writes a copy of the spec (``$TOPUPS_MOCK_OPENAPI`` or
-   ``<repo root>/../shared/stripe/openapi-subset.json``) with those ids as
+   ``tests/schema/stripe-openapi-subset.json``) with those ids as
    path-parameter examples, with links from ``POST /v1/topups`` to the
    operations on one top-up (for the stateful phase), and with the
    ``amount`` and ``currency`` of ``POST /v1/topups`` narrowed to values the
@@ -48,7 +48,7 @@ from typing import Any, Dict, List, Optional
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 # Relative to the repository root, as the project documents it.
-SPEC_RELATIVE_PATH = "../shared/stripe/openapi-subset.json"
+SPEC_RELATIVE_PATH = "tests/schema/stripe-openapi-subset.json"
 # The SDK suites' server harness (same venv): one way to start the binary.
 sys.path.insert(0, str(REPO_ROOT / "tests" / "sdk" / "python"))
 from support import MockServer, server_bin  # noqa: E402
@@ -64,7 +64,7 @@ def spec_path() -> Path:
     override = os.environ.get("TOPUPS_MOCK_OPENAPI")
     if override:
         return Path(override)
-    return (REPO_ROOT / SPEC_RELATIVE_PATH).resolve()
+    return REPO_ROOT / SPEC_RELATIVE_PATH
 
 
 def call(server: MockServer, method: str, path: str, form: Optional[Dict[str, str]] = None) -> Any:
