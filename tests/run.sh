@@ -18,7 +18,9 @@
 # non-zero if any failed. Environment:
 #   PYTHON           interpreter for the venv (default: python3)
 #   TOPUPS_MOCK_BIN  server binary for the SDK suites and the Schemathesis
-#                    run (default: target/debug/topups-mock)
+#                    run (default: the debug binary `cargo build` writes,
+#                    $CARGO_TARGET_DIR/debug/topups-mock, or
+#                    target/debug/topups-mock without CARGO_TARGET_DIR)
 #   TOPUPS_MOCK_OPENAPI  Stripe's OpenAPI subset that every suite validates
 #                    responses against (default: the copy in the repository,
 #                    tests/schema/stripe-openapi-subset.json)
@@ -69,6 +71,7 @@ fi
 
 section "cargo build"
 cargo build
+export TOPUPS_MOCK_BIN=${TOPUPS_MOCK_BIN:-${CARGO_TARGET_DIR:-target}/debug/topups-mock}
 
 failed=()
 
