@@ -30,8 +30,9 @@ What it does:
    Generation is deterministic and bounded (MAX_EXAMPLES per operation);
 5. fails if the server panicked or exited, and prints its stderr then.
 
-Failures of one known kind are dropped by hooks.py (and counted in the
-summary): see that file.
+hooks.py gives every cancel of the pending example a new pending top-up (so
+cancels can succeed more than once), and drops failures of one known kind
+(counted in the summary): see that file.
 """
 
 from __future__ import annotations
@@ -156,7 +157,8 @@ def main(argv: List[str]) -> int:
     spec = json.loads(spec_file.read_text(encoding="utf-8"))
     server = MockServer()
     try:
-        spec = augment(spec, seed(server))
+        examples = seed(server)
+        spec = augment(spec, examples)
         with tempfile.TemporaryDirectory(prefix="topups-mock-schemathesis-") as tmp:
             augmented = Path(tmp) / "openapi.json"
             augmented.write_text(json.dumps(spec), encoding="utf-8")
@@ -174,7 +176,15 @@ def main(argv: List[str]) -> int:
                 "--request-timeout", "10",
                 *argv,
             ]
-            env = dict(os.environ, SCHEMATHESIS_HOOKS=str(HERE / "hooks.py"))
+            env = dict(
+                os.environ,
+                SCHEMATHESIS_HOOKS=str(HERE / "hooks.py"),
+                # hooks.py gives each cancel of the pending example a new
+                # pending top-up, through this server and key.
+                TOPUPS_MOCK_SCHEMATHESIS_URL=server.url,
+                TOPUPS_MOCK_SCHEMATHESIS_KEY=API_KEY,
+                TOPUPS_MOCK_SCHEMATHESIS_PENDING=examples["topup"][0],
+            )
             # Run from the scratch directory: nothing lands in the work tree.
             status = subprocess.call(command, cwd=tmp, env=env)
         exited = server.proc.poll()
