@@ -10,6 +10,9 @@ mod helpers;
 mod lifecycle;
 mod list;
 mod money;
+mod readme;
+/// The README's embedding example, byte for byte (see readme.rs).
+mod readme_embedding;
 mod retrieve_update;
 mod self_contained;
 mod stripe_041;
