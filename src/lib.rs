@@ -54,6 +54,23 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// A bind error that names the address (and, when it is taken, how to
+/// pick another).
+fn bind_error(host: &str, port: u16, e: std::io::Error) -> std::io::Error {
+    let addr = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let message = match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            format!("{addr} is already in use (set --port or TOPUPS_MOCK_PORT)")
+        }
+        _ => format!("cannot listen on {addr}: {e}"),
+    };
+    std::io::Error::new(e.kind(), message)
+}
+
 /// Starts servers.
 pub struct Server;
 
@@ -100,7 +117,8 @@ impl Server {
             Some(path) => fixtures::load(path).map_err(invalid)?,
             None => Vec::new(),
         };
-        let listener = TcpListener::bind((config.host.as_str(), config.port))?;
+        let listener = TcpListener::bind((config.host.as_str(), config.port))
+            .map_err(|e| bind_error(&config.host, config.port, e))?;
         let addr = listener.local_addr()?;
         let clock = Arc::new(Clock::new(config.clock, None));
         let scheduler = Arc::new(Scheduler::default());

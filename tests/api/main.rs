@@ -15,5 +15,6 @@ mod readme;
 mod readme_embedding;
 mod retrieve_update;
 mod self_contained;
+mod startup;
 mod stripe_041;
 mod stripe_rust;
