@@ -2,8 +2,10 @@
 //! it. Every flag can also be set through a `TOPUPS_MOCK_*` variable.
 
 use crate::clock::ClockMode;
+use crate::domain::outcome::parse_duration;
 use crate::domain::topup::FailureCode;
 use crate::faults::{ErrorStatus, Latency};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -84,12 +86,14 @@ pub struct Cli {
     /// Port to listen on (stripe-mock's, so existing setups need no change).
     #[arg(long, env = "TOPUPS_MOCK_PORT", default_value_t = 12111)]
     pub port: u16,
-    /// How long a top-up stays pending, e.g. `5s`, `250ms`, `0s`.
-    #[arg(long, env = "TOPUPS_MOCK_SETTLE_AFTER", default_value = "5s", value_parser = humantime::parse_duration)]
+    /// How long a top-up stays pending, e.g. `5s`, `250ms`, `0s` (a bare
+    /// number is seconds, as in scenario files and `metadata[mock_settle_after]`).
+    #[arg(long, env = "TOPUPS_MOCK_SETTLE_AFTER", default_value = "5s", value_parser = duration)]
     pub settle_after: Duration,
     /// How long a succeeded top-up's funds stay pending in the balance
-    /// before they become available, e.g. `0s` (default) or `1d`.
-    #[arg(long, env = "TOPUPS_MOCK_AVAILABLE_AFTER", default_value = "0s", value_parser = humantime::parse_duration)]
+    /// before they become available, e.g. `0s` (default) or `1d` (a bare
+    /// number is seconds).
+    #[arg(long, env = "TOPUPS_MOCK_AVAILABLE_AFTER", default_value = "0s", value_parser = duration)]
     pub available_after: Duration,
     /// Where time comes from.
     #[arg(long, env = "TOPUPS_MOCK_CLOCK", value_enum, default_value = "real")]
@@ -114,7 +118,7 @@ pub struct Cli {
     )]
     pub fail_amounts: Vec<i64>,
     /// The failure_code failed top-ups carry.
-    #[arg(long, env = "TOPUPS_MOCK_FAILURE_CODE", default_value = "insufficient_funds", value_parser = failure_code)]
+    #[arg(long, env = "TOPUPS_MOCK_FAILURE_CODE", default_value = "insufficient_funds", value_parser = failure_code())]
     pub failure_code: FailureCode,
     /// Latency added to every response: `50ms`, or a range `10ms..200ms`.
     #[arg(long, env = "TOPUPS_MOCK_LATENCY")]
@@ -167,11 +171,19 @@ fn share(s: &str) -> Result<f64, String> {
     crate::scenario::rate(r)
 }
 
-fn failure_code(s: &str) -> Result<FailureCode, String> {
-    FailureCode::parse(s).ok_or_else(|| {
-        format!(
-            "'{s}' is not one of {}",
-            FailureCode::ALL.map(FailureCode::as_str).join(", ")
-        )
-    })
+/// Every duration the mock reads, from flags, scenario files or metadata,
+/// has one grammar: `parse_duration`'s (a bare number is seconds, anything
+/// else humantime: `250ms`, `2m`, `1d`).
+fn duration(s: &str) -> Result<Duration, String> {
+    parse_duration(s)
+        .and_then(|ms| u64::try_from(ms).ok())
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("'{s}' is not a duration such as 30s, 250ms or 5 (seconds)"))
+}
+
+/// The failure codes, listed as the flag's possible values in `--help` and
+/// in the error for any other value.
+fn failure_code() -> impl TypedValueParser<Value = FailureCode> {
+    PossibleValuesParser::new(FailureCode::ALL.map(FailureCode::as_str))
+        .try_map(|s| FailureCode::parse(&s).ok_or_else(|| format!("'{s}' is not a failure code")))
 }

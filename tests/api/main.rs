@@ -3,6 +3,7 @@
 
 mod auth;
 mod cancel;
+mod cli;
 mod create;
 mod drills;
 mod encoding;
