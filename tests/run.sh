@@ -6,8 +6,9 @@
 # 1. Python environment: a venv at target/sdk-venv with
 #    tests/sdk/python/requirements.txt and tests/schemathesis/requirements.txt
 #    (rebuilt when either file changes).
-# 2. Node SDK environment: `npm ci` in tests/sdk/node (rerun when
-#    package-lock.json changes).
+# 2. Node environments: `npm ci` in tests/sdk/node (the Node suite) and in
+#    examples (the SDK examples/node_client.mjs uses), each rerun when its
+#    package-lock.json changes.
 # 3. `cargo build` (the debug binary target/debug/topups-mock).
 # 4. `cargo test --all-targets`, then the Python (pytest) and Node
 #    (node --test) conformance suites, which drive the binary through the
@@ -44,6 +45,7 @@ VENV=target/sdk-venv
 PY_REQS=tests/sdk/python/requirements.txt
 ST_REQS=tests/schemathesis/requirements.txt
 NODE_DIR=tests/sdk/node
+EXAMPLES_DIR=examples
 
 section "Python environment ($VENV)"
 py_stamp=$VENV/.requirements.sha256
@@ -59,15 +61,21 @@ else
   echo "installed $PY_REQS and $ST_REQS"
 fi
 
-section "Node SDK environment ($NODE_DIR/node_modules)"
-node_stamp=$NODE_DIR/node_modules/.package-lock.sha256
-node_want=$(hash_of "$NODE_DIR/package-lock.json")
-if [[ -f $node_stamp && "$(cat "$node_stamp")" == "$node_want" ]]; then
-  echo "up to date"
-else
-  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$node_want" >"$node_stamp"
-fi
+# npm ci in DIR, unless DIR/node_modules was installed from the same lock.
+npm_env() {
+  local dir=$1 stamp=$1/node_modules/.package-lock.sha256 want
+  want=$(hash_of "$dir/package-lock.json")
+  if [[ -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+    echo "$dir: up to date"
+  else
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    echo "$want" >"$stamp"
+  fi
+}
+
+section "Node environments ($NODE_DIR/node_modules, $EXAMPLES_DIR/node_modules)"
+npm_env "$NODE_DIR"
+npm_env "$EXAMPLES_DIR"
 
 section "cargo build"
 cargo build
