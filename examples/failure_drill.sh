@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A failure drill, end to end, with nothing but the server and curl:
+# A failure drill, end to end, with the server, curl and a few lines of python3:
 #
 #   examples/failure_drill.sh
 #
@@ -8,10 +8,23 @@
 # seeded failure rate, a failing amount, Stripe's test bank tokens,
 # per-top-up metadata steering, the test-helper endpoints, the clock, and
 # an injected 503 that changes nothing.
+#
+# Needs: cargo (it builds the release binary first; a minute or more the
+# first time), curl, and python3 (to pick fields out of the JSON answers).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+for tool in cargo curl python3; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "failure_drill.sh needs $tool on PATH" >&2
+    exit 1
+  fi
+done
+
+echo "== Building topups-mock (cargo build --release; the first build takes a while)"
 cargo build --quiet --release
+bin=${CARGO_TARGET_DIR:-target}/release/topups-mock
+echo "== Starting a server with a manual clock, seed 7, a 25 % failure rate and a failing amount"
 servers=()
 logs=()
 trap 'kill "${servers[@]}" 2>/dev/null; rm -f "${logs[@]}"' EXIT
@@ -20,7 +33,7 @@ start() {
   local log
   log=$(mktemp)
   logs+=("$log")
-  target/release/topups-mock --port 0 --clock manual --log-level warn "$@" >"$log" &
+  "$bin" --port 0 --clock manual --log-level warn "$@" >"$log" &
   servers+=($!)
   for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.05; done
   base=$(sed -n 's/^topups-mock listening on //p' "$log")

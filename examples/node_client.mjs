@@ -1,11 +1,12 @@
 // The official Node SDK against topups-mock.
 //
-// Start the server (`cargo run --release`), then:
+// Start the server (`cargo run --release`), then, from the repository root:
 //
-//   npm install stripe@23.1.0
+//   npm ci --prefix examples        # once: stripe 23.1.0 into examples/node_modules
 //   node examples/node_client.mjs
 //
-// TOPUPS_MOCK_PORT overrides the port (default 12111).
+// (examples/package.json pins the SDK; examples/node_modules is ignored by
+// git.) TOPUPS_MOCK_PORT overrides the port (default 12111).
 import Stripe from 'stripe';
 
 const stripe = new Stripe('sk_test_example', {

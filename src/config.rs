@@ -5,6 +5,7 @@ use crate::clock::ClockMode;
 use crate::domain::failure::FailureCode;
 use crate::domain::time::duration_arg;
 use crate::faults::{ErrorStatus, Latency};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -88,11 +89,13 @@ pub struct Cli {
     /// Port to listen on (stripe-mock's, so existing setups need no change).
     #[arg(long, env = "TOPUPS_MOCK_PORT", default_value_t = 12111)]
     pub port: u16,
-    /// How long a top-up stays pending, e.g. `5s`, `250ms`, `0s`.
+    /// How long a top-up stays pending, e.g. `5s`, `250ms`, `0s` (a bare
+    /// number is seconds, as in scenario files and `metadata[mock_settle_after]`).
     #[arg(long, env = "TOPUPS_MOCK_SETTLE_AFTER", default_value = "5s", value_parser = duration_arg)]
     pub settle_after: Duration,
     /// How long a succeeded top-up's funds stay pending in the balance
-    /// before they become available, e.g. `0s` (default) or `1d`.
+    /// before they become available, e.g. `0s` (default) or `1d` (a bare
+    /// number is seconds).
     #[arg(long, env = "TOPUPS_MOCK_AVAILABLE_AFTER", default_value = "0s", value_parser = duration_arg)]
     pub available_after: Duration,
     /// Where time comes from.
@@ -118,8 +121,7 @@ pub struct Cli {
     )]
     pub fail_amounts: Vec<i64>,
     /// The failure_code failed top-ups carry.
-    #[arg(long, env = "TOPUPS_MOCK_FAILURE_CODE", default_value = "insufficient_funds", value_parser = failure_code,
-          value_name = "CODE", help = failure_code_help())]
+    #[arg(long, env = "TOPUPS_MOCK_FAILURE_CODE", default_value = "insufficient_funds", value_parser = failure_code())]
     pub failure_code: FailureCode,
     /// Latency added to every response: `50ms`, or a range `10ms..200ms`.
     #[arg(long, env = "TOPUPS_MOCK_LATENCY")]
@@ -203,13 +205,9 @@ fn share(s: &str) -> Result<f64, String> {
     crate::scenario::rate(r)
 }
 
-fn failure_code(s: &str) -> Result<FailureCode, String> {
-    FailureCode::parse_named(s)
-}
-
-fn failure_code_help() -> String {
-    format!(
-        "The failure_code failed top-ups carry: one of {}",
-        FailureCode::names()
-    )
+/// The failure codes, listed as the flag's possible values in `--help` and
+/// in the error for any other value.
+fn failure_code() -> impl TypedValueParser<Value = FailureCode> {
+    PossibleValuesParser::new(FailureCode::ALL.map(FailureCode::as_str))
+        .try_map(|s| FailureCode::parse_named(&s))
 }

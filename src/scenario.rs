@@ -7,7 +7,7 @@ use crate::domain::currency::Currency;
 use crate::domain::failure::FailureCode;
 use crate::domain::list::Range;
 use crate::domain::planner::{Match, OutcomeRule, Rules};
-use crate::domain::time::parse_millis;
+use crate::domain::time::{duration_arg, millis};
 use crate::domain::topup::Outcome;
 use crate::faults::{ErrorStatus, Faults, Latency, RoutePattern};
 use serde::Deserialize;
@@ -190,7 +190,7 @@ pub fn load(path: &Path, rules: &mut Rules, faults: &mut Faults) -> Result<Scena
 }
 
 fn duration(s: &str) -> Result<i64, String> {
-    parse_millis(s).ok_or_else(|| format!("'{s}' is not a duration such as 5, 30s or 250ms"))
+    duration_arg(s).map(millis)
 }
 
 pub fn rate(r: f64) -> Result<f64, String> {

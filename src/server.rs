@@ -15,6 +15,23 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
+/// A bind error that names the address (and, when it is taken, how to
+/// pick another).
+fn bind_error(host: &str, port: u16, e: std::io::Error) -> std::io::Error {
+    let addr = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let message = match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            format!("{addr} is already in use (set --port or TOPUPS_MOCK_PORT)")
+        }
+        _ => format!("cannot listen on {addr}: {e}"),
+    };
+    std::io::Error::new(e.kind(), message)
+}
+
 /// Starts servers.
 pub struct Server;
 
@@ -61,7 +78,8 @@ impl Server {
             Some(path) => fixtures::load(path).map_err(invalid)?,
             None => Vec::new(),
         };
-        let listener = TcpListener::bind((config.host.as_str(), config.port))?;
+        let listener = TcpListener::bind((config.host.as_str(), config.port))
+            .map_err(|e| bind_error(&config.host, config.port, e))?;
         let addr = listener.local_addr()?;
         let engine = Arc::new(Engine::new(EngineConfig {
             clock: config.clock,

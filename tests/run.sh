@@ -6,8 +6,9 @@
 # 1. Python environment: a venv at target/sdk-venv with
 #    tests/sdk/python/requirements.txt and tests/schemathesis/requirements.txt
 #    (rebuilt when either file changes).
-# 2. Node SDK environment: `npm ci` in tests/sdk/node (rerun when
-#    package-lock.json changes).
+# 2. Node environments: `npm ci` in tests/sdk/node (the Node suite) and in
+#    examples (the SDK examples/node_client.mjs uses), each rerun when its
+#    package-lock.json changes.
 # 3. `cargo build` (the debug binary target/debug/topups-mock).
 # 4. `cargo test --all-targets`, then the Python (pytest) and Node
 #    (node --test) conformance suites, which drive the binary through the
@@ -18,11 +19,15 @@
 # non-zero if any failed. Environment:
 #   PYTHON           interpreter for the venv (default: python3)
 #   TOPUPS_MOCK_BIN  server binary for the SDK suites and the Schemathesis
-#                    run (default: target/debug/topups-mock)
-#   The Rust tests, the SDK suites and the Schemathesis run also need
-#   Stripe's OpenAPI subset at
-#   ../shared/stripe/openapi-subset.json relative to the repository root
-#   (TOPUPS_MOCK_OPENAPI overrides that path).
+#                    run (default: the debug binary `cargo build` writes,
+#                    $CARGO_TARGET_DIR/debug/topups-mock, or
+#                    target/debug/topups-mock without CARGO_TARGET_DIR)
+#   TOPUPS_MOCK_OPENAPI  Stripe's OpenAPI subset that every suite validates
+#                    responses against (default: the copy in the repository,
+#                    tests/schema/stripe-openapi-subset.json)
+# The tests read nothing outside the repository (a Rust test checks the
+# test and CI files for references to the outside; tests/fresh_clone.sh
+# runs this command in a bare clone to prove it).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,6 +45,7 @@ VENV=target/sdk-venv
 PY_REQS=tests/sdk/python/requirements.txt
 ST_REQS=tests/schemathesis/requirements.txt
 NODE_DIR=tests/sdk/node
+EXAMPLES_DIR=examples
 
 section "Python environment ($VENV)"
 py_stamp=$VENV/.requirements.sha256
@@ -55,18 +61,25 @@ else
   echo "installed $PY_REQS and $ST_REQS"
 fi
 
-section "Node SDK environment ($NODE_DIR/node_modules)"
-node_stamp=$NODE_DIR/node_modules/.package-lock.sha256
-node_want=$(hash_of "$NODE_DIR/package-lock.json")
-if [[ -f $node_stamp && "$(cat "$node_stamp")" == "$node_want" ]]; then
-  echo "up to date"
-else
-  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$node_want" >"$node_stamp"
-fi
+# npm ci in DIR, unless DIR/node_modules was installed from the same lock.
+npm_env() {
+  local dir=$1 stamp=$1/node_modules/.package-lock.sha256 want
+  want=$(hash_of "$dir/package-lock.json")
+  if [[ -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+    echo "$dir: up to date"
+  else
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    echo "$want" >"$stamp"
+  fi
+}
+
+section "Node environments ($NODE_DIR/node_modules, $EXAMPLES_DIR/node_modules)"
+npm_env "$NODE_DIR"
+npm_env "$EXAMPLES_DIR"
 
 section "cargo build"
 cargo build
+export TOPUPS_MOCK_BIN=${TOPUPS_MOCK_BIN:-${CARGO_TARGET_DIR:-target}/debug/topups-mock}
 
 failed=()
 

@@ -279,3 +279,41 @@ async fn test_tokens_are_accepted_as_source() {
         assert!(t["source"].is_null());
     }
 }
+
+/// `created` is the create's time rounded down to the second, as Stripe's
+/// timestamps are; `expected_availability_date` is the first whole second
+/// at which the funds are really there (due time + `--available-after`,
+/// rounded up), the same second as the balance transaction's
+/// `available_on`. So a create 300 ms into a second shows `created + 6`
+/// for the default 5 s, and one on a whole second `created + 5`.
+#[tokio::test]
+async fn expected_availability_date_is_the_due_time_rounded_up() {
+    let app = TestApp::spawn().await;
+    // The manual clock starts on a whole second.
+    assert_eq!(app.server.now_millis() % 1000, 0);
+    let on_the_second = app.create_amount(100).await;
+    assert_eq!(
+        on_the_second["expected_availability_date"],
+        on_the_second["created"].as_i64().unwrap() + 5
+    );
+
+    app.server
+        .advance(std::time::Duration::from_millis(300))
+        .unwrap();
+    let t = app.create_amount(200).await;
+    let created = t["created"].as_i64().unwrap();
+    assert_eq!(created, app.server.now_millis().div_euclid(1000));
+    assert_eq!(t["expected_availability_date"], created + 6);
+
+    // Settled, it keeps that date, and its funds become available then.
+    app.advance(5);
+    let id = t["id"].as_str().unwrap();
+    let t = app
+        .get(&format!("/v1/topups/{id}?expand[]=balance_transaction"))
+        .await
+        .ok()
+        .clone();
+    assert_eq!(t["status"], "succeeded");
+    assert_eq!(t["expected_availability_date"], created + 6);
+    assert_eq!(t["balance_transaction"]["available_on"], created + 6);
+}

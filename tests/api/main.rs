@@ -3,6 +3,7 @@
 
 mod auth;
 mod cancel;
+mod cli;
 mod create;
 mod drills;
 mod encoding;
@@ -11,6 +12,11 @@ mod helpers;
 mod lifecycle;
 mod list;
 mod money;
+mod readme;
+/// The README's embedding example, byte for byte (see readme.rs).
+mod readme_embedding;
 mod retrieve_update;
+mod self_contained;
+mod startup;
 mod stripe_041;
 mod stripe_rust;

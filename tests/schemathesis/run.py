@@ -15,7 +15,7 @@ What it does:
 2. seeds one account (the API key below) with a pending, a succeeded and a
    canceled top-up, so that there are real ids to retrieve;
 3. writes a copy of the spec (``$TOPUPS_MOCK_OPENAPI`` or
-   ``<repo root>/../shared/stripe/openapi-subset.json``) with those ids as
+   ``tests/schema/stripe-openapi-subset.json``) with those ids as
    path-parameter examples, with links from ``POST /v1/topups`` to the
    operations on one top-up (for the stateful phase), and with the
    ``amount`` and ``currency`` of ``POST /v1/topups`` narrowed to values the
@@ -30,8 +30,9 @@ What it does:
    Generation is deterministic and bounded (MAX_EXAMPLES per operation);
 5. fails if the server panicked or exited, and prints its stderr then.
 
-Failures of one known kind are dropped by hooks.py (and counted in the
-summary): see that file.
+hooks.py gives every cancel of the pending example a new pending top-up (so
+cancels can succeed more than once), and drops failures of one known kind
+(counted in the summary): see that file.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from typing import Any, Dict, List, Optional
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 # Relative to the repository root, as the project documents it.
-SPEC_RELATIVE_PATH = "../shared/stripe/openapi-subset.json"
+SPEC_RELATIVE_PATH = "tests/schema/stripe-openapi-subset.json"
 # The SDK suites' server harness (same venv): one way to start the binary.
 sys.path.insert(0, str(REPO_ROOT / "tests" / "sdk" / "python"))
 from support import MockServer, server_bin  # noqa: E402
@@ -64,7 +65,7 @@ def spec_path() -> Path:
     override = os.environ.get("TOPUPS_MOCK_OPENAPI")
     if override:
         return Path(override)
-    return (REPO_ROOT / SPEC_RELATIVE_PATH).resolve()
+    return REPO_ROOT / SPEC_RELATIVE_PATH
 
 
 def call(server: MockServer, method: str, path: str, form: Optional[Dict[str, str]] = None) -> Any:
@@ -156,7 +157,8 @@ def main(argv: List[str]) -> int:
     spec = json.loads(spec_file.read_text(encoding="utf-8"))
     server = MockServer()
     try:
-        spec = augment(spec, seed(server))
+        examples = seed(server)
+        spec = augment(spec, examples)
         with tempfile.TemporaryDirectory(prefix="topups-mock-schemathesis-") as tmp:
             augmented = Path(tmp) / "openapi.json"
             augmented.write_text(json.dumps(spec), encoding="utf-8")
@@ -174,7 +176,15 @@ def main(argv: List[str]) -> int:
                 "--request-timeout", "10",
                 *argv,
             ]
-            env = dict(os.environ, SCHEMATHESIS_HOOKS=str(HERE / "hooks.py"))
+            env = dict(
+                os.environ,
+                SCHEMATHESIS_HOOKS=str(HERE / "hooks.py"),
+                # hooks.py gives each cancel of the pending example a new
+                # pending top-up, through this server and key.
+                TOPUPS_MOCK_SCHEMATHESIS_URL=server.url,
+                TOPUPS_MOCK_SCHEMATHESIS_KEY=API_KEY,
+                TOPUPS_MOCK_SCHEMATHESIS_PENDING=examples["topup"][0],
+            )
             # Run from the scratch directory: nothing lands in the work tree.
             status = subprocess.call(command, cwd=tmp, env=env)
         exited = server.proc.poll()

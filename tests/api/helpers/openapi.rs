@@ -1,9 +1,9 @@
 //! Validates response bodies against Stripe's OpenAPI subset (the Rust twin
 //! of tests/sdk/schema/openapi_schema.py; keep them in step).
 //!
-//! The subset lives outside the repository, beside it:
-//! `<repo root>/../shared/stripe/openapi-subset.json`. Set
-//! `TOPUPS_MOCK_OPENAPI` to use another copy.
+//! The subset is kept in the repository, at
+//! `tests/schema/stripe-openapi-subset.json` (see tests/schema/README.md for
+//! its source). Set `TOPUPS_MOCK_OPENAPI` to use another copy.
 //!
 //! OpenAPI 3.0 is not quite JSON Schema, so the component schemas are
 //! converted once on load:
@@ -24,11 +24,11 @@
 use jsonschema::Validator;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 
 /// Relative to the repository root, as the project documents it.
-pub const SPEC_RELATIVE_PATH: &str = "../shared/stripe/openapi-subset.json";
+pub const SPEC_RELATIVE_PATH: &str = "tests/schema/stripe-openapi-subset.json";
 
 const SCHEMA_MAPS: [&str; 4] = ["properties", "patternProperties", "$defs", "definitions"];
 const SCHEMA_LISTS: [&str; 3] = ["anyOf", "oneOf", "allOf"];
@@ -57,17 +57,7 @@ pub fn spec_path() -> PathBuf {
     if let Some(p) = std::env::var_os("TOPUPS_MOCK_OPENAPI").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
-    // The repository root joined with the relative path, `..` resolved.
-    let mut path = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for part in Path::new(SPEC_RELATIVE_PATH).components() {
-        match part {
-            Component::ParentDir => {
-                path.pop();
-            }
-            other => path.push(other),
-        }
-    }
-    path
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC_RELATIVE_PATH)
 }
 
 /// One OpenAPI 3.0 schema object as a JSON Schema (2020-12) one.

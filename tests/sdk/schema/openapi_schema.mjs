@@ -1,9 +1,9 @@
 // Validates response bodies against Stripe's OpenAPI subset (Node twin of
 // openapi_schema.py; keep the two in step).
 //
-// The subset lives outside the repository, beside it:
-// <repo root>/../shared/stripe/openapi-subset.json. Set TOPUPS_MOCK_OPENAPI
-// to use another copy.
+// The subset is kept in the repository, at
+// tests/schema/stripe-openapi-subset.json (see tests/schema/README.md for its
+// source). Set TOPUPS_MOCK_OPENAPI to use another copy.
 //
 // OpenAPI 3.0 is not quite JSON Schema, so component schemas are converted
 // once on load: `nullable: true` becomes `anyOf: [<schema>, {type: "null"}]`,
@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 // Relative to the repository root, as the project documents it.
-export const SPEC_RELATIVE_PATH = '../shared/stripe/openapi-subset.json';
+export const SPEC_RELATIVE_PATH = 'tests/schema/stripe-openapi-subset.json';
 
 // Schemas of the mock's own objects, which Stripe's spec does not have.
 export const MOCK_SCHEMAS = {

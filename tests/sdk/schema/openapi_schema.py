@@ -1,8 +1,8 @@
 """Validates response bodies against Stripe's OpenAPI subset.
 
-The subset lives outside the repository, beside it:
-``<repo root>/../shared/stripe/openapi-subset.json``. Set
-``TOPUPS_MOCK_OPENAPI`` to use another copy.
+The subset is kept in the repository, at
+``tests/schema/stripe-openapi-subset.json`` (see tests/schema/README.md for
+its source). Set ``TOPUPS_MOCK_OPENAPI`` to use another copy.
 
 OpenAPI 3.0 is not quite JSON Schema, so the component schemas are converted
 once on load:
@@ -30,7 +30,7 @@ import jsonschema
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # Relative to the repository root, as the project documents it.
-SPEC_RELATIVE_PATH = "../shared/stripe/openapi-subset.json"
+SPEC_RELATIVE_PATH = "tests/schema/stripe-openapi-subset.json"
 
 # Schemas of the mock's own objects, which Stripe's spec does not have.
 MOCK_SCHEMAS: Dict[str, Any] = {
@@ -61,7 +61,7 @@ def spec_path() -> Path:
     override = os.environ.get("TOPUPS_MOCK_OPENAPI")
     if override:
         return Path(override)
-    return (REPO_ROOT / SPEC_RELATIVE_PATH).resolve()
+    return REPO_ROOT / SPEC_RELATIVE_PATH
 
 
 def convert(node: Any) -> Any:
