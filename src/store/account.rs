@@ -200,64 +200,44 @@ pub mod keys {
     }
 }
 
-impl Record for Topup {
-    fn id(&self) -> &Arc<str> {
-        &self.id
-    }
-    fn sort_key(&self) -> SortKey {
-        (self.created, self.seq)
-    }
-    fn index_keys(&self) -> Vec<IndexKey> {
-        vec![keys::topup_status(self.status)]
-    }
-}
-
-impl Resource for Topup {
-    fn collection(account: &Account) -> &Collection<Self> {
-        &account.topups
-    }
-}
-
-impl Record for BalanceTransaction {
-    fn id(&self) -> &Arc<str> {
-        &self.id
-    }
-    fn sort_key(&self) -> SortKey {
-        (self.created, self.seq)
-    }
-    fn index_keys(&self) -> Vec<IndexKey> {
-        vec![
-            keys::txn_type(self.kind),
-            keys::txn_source(self.source.clone()),
-            keys::txn_currency(self.currency),
-        ]
-    }
-}
-
-impl Resource for BalanceTransaction {
-    fn collection(account: &Account) -> &Collection<Self> {
-        &account.balance_transactions
-    }
-}
-
-impl Record for Event {
-    fn id(&self) -> &Arc<str> {
-        &self.id
-    }
-    fn sort_key(&self) -> SortKey {
-        (self.created, self.seq)
-    }
-    fn index_keys(&self) -> Vec<IndexKey> {
-        let mut k = vec![keys::event_type(self.kind)];
-        if self.pending_webhooks > 0 {
-            k.push(keys::event_undelivered());
+/// A stored kind of object: its collection on [`Account`] and the keys it
+/// is listed under. Every object has `id`, `created` and `seq`, which
+/// order it newest first.
+macro_rules! resource {
+    ($t:ty, $field:ident, |$o:ident| $keys:expr) => {
+        impl Record for $t {
+            fn id(&self) -> &Arc<str> {
+                &self.id
+            }
+            fn sort_key(&self) -> SortKey {
+                (self.created, self.seq)
+            }
+            fn index_keys(&self) -> Vec<IndexKey> {
+                let $o = self;
+                $keys
+            }
         }
-        k
-    }
+
+        impl Resource for $t {
+            fn collection(account: &Account) -> &Collection<Self> {
+                &account.$field
+            }
+        }
+    };
 }
 
-impl Resource for Event {
-    fn collection(account: &Account) -> &Collection<Self> {
-        &account.events
+resource!(Topup, topups, |t| vec![keys::topup_status(t.status)]);
+
+resource!(BalanceTransaction, balance_transactions, |t| vec![
+    keys::txn_type(t.kind),
+    keys::txn_source(t.source.clone()),
+    keys::txn_currency(t.currency),
+]);
+
+resource!(Event, events, |e| {
+    let mut k = vec![keys::event_type(e.kind)];
+    if e.pending_webhooks > 0 {
+        k.push(keys::event_undelivered());
     }
-}
+    k
+});

@@ -7,12 +7,13 @@ use super::AppState;
 use crate::config::is_api_version;
 use crate::domain::error::ErrorCode;
 use crate::domain::time::Millis;
+use crate::engine::Engine;
 use crate::store::{Account, AccountId};
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
-use base64::Engine;
+use base64::Engine as _;
 use std::future::{ready, Ready};
 use std::sync::Arc;
 
@@ -123,6 +124,7 @@ pub struct Authed {
     pub id: AccountId,
     /// The server's time when the request arrived.
     pub now: Millis,
+    pub engine: Arc<Engine>,
 }
 
 impl FromRequest for Authed {
@@ -130,20 +132,17 @@ impl FromRequest for Authed {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(extract(req).map(|(auth, _)| auth))
+        ready(extract(req))
     }
 }
 
-/// The account and the server state, for handlers that route by hand.
-pub fn extract(req: &HttpRequest) -> Result<(Authed, web::Data<AppState>), ApiError> {
+/// The account a request acts on (also for handlers that route by hand).
+pub fn extract(req: &HttpRequest) -> Result<Authed, ApiError> {
     let key = ApiKey::from_headers(req.headers())?;
     check_version(req.headers())?;
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| {
-            ApiError::invalid("server state missing").with_status(StatusCode::INTERNAL_SERVER_ERROR)
-        })?
-        .clone();
+    let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| {
+        ApiError::invalid("server state missing").with_status(StatusCode::INTERNAL_SERVER_ERROR)
+    })?;
     let connected = match req.headers().get("stripe-account") {
         None => None,
         Some(v) => {
@@ -165,13 +164,14 @@ pub fn extract(req: &HttpRequest) -> Result<(Authed, web::Data<AppState>), ApiEr
         key: key.0.into_boxed_str(),
         connected,
     };
-    let now = state.engine.clock.now();
-    let auth = Authed {
-        account: state.engine.account(&id, now),
+    let engine = state.engine.clone();
+    let now = engine.clock.now();
+    Ok(Authed {
+        account: engine.account(&id, now),
         id,
         now,
-    };
-    Ok((auth, state))
+        engine,
+    })
 }
 
 #[cfg(test)]

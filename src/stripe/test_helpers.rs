@@ -10,22 +10,22 @@ use super::form::{Params, Value};
 use super::idempotent;
 use super::resource::{self, StripeObject};
 use super::respond::json_bytes;
-use super::AppState;
 use crate::clock::ClockMode;
 use crate::domain::error::DomainError;
 use crate::domain::failure::FailureCode;
 use crate::domain::topup::{Topup, Transition};
+use crate::engine::Engine;
 use crate::json::ObjectWriter;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-fn clock_body(state: &AppState, fired: Option<usize>) -> Vec<u8> {
-    let now_ms = state.engine.clock.now();
+fn clock_body(engine: &Engine, fired: Option<usize>) -> Vec<u8> {
+    let now_ms = engine.clock.now();
     let mut out = Vec::with_capacity(128);
     let mut w = ObjectWriter::new(&mut out);
     w.str("object", "test_helpers.mock_clock")
         .str(
             "mode",
-            match state.engine.clock.mode() {
+            match engine.clock.mode() {
                 ClockMode::Real => "real",
                 ClockMode::Manual => "manual",
             },
@@ -39,21 +39,16 @@ fn clock_body(state: &AppState, fired: Option<usize>) -> Vec<u8> {
     out
 }
 
-pub async fn clock(
-    req: HttpRequest,
-    _auth: Authed,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn clock(req: HttpRequest, auth: Authed) -> Result<HttpResponse, ApiError> {
     body::query(&req)?.reject_unknown()?;
-    Ok(json_bytes(clock_body(&state, None)))
+    Ok(json_bytes(clock_body(&auth.engine, None)))
 }
 
 /// `seconds=N` (and/or `millis=N`): moves a manual clock forward and fires
 /// every transition that came due, in due order, before answering.
 pub async fn advance(
     req: HttpRequest,
-    _auth: Authed,
-    state: web::Data<AppState>,
+    auth: Authed,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let mut p = body::form(&req, payload).await?;
@@ -83,13 +78,13 @@ pub async fn advance(
         .ok_or_else(|| {
             DomainError::invalid("The clock cannot move that far.").with_param("seconds")
         })?;
-    let Some(fired) = state.engine.advance(by) else {
+    let Some(fired) = auth.engine.advance(by) else {
         return Err(DomainError::invalid(
             "This server runs on the real clock. Start it with --clock manual to move time with this endpoint.",
         )
         .into());
     };
-    Ok(json_bytes(clock_body(&state, Some(fired))))
+    Ok(json_bytes(clock_body(&auth.engine, Some(fired))))
 }
 
 /// `POST /v1/test_helpers/topups/{id}/{succeed|fail|reverse}`, under its
@@ -97,7 +92,6 @@ pub async fn advance(
 pub async fn transition(
     req: HttpRequest,
     auth: Authed,
-    state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
@@ -105,7 +99,7 @@ pub async fn transition(
     if !matches!(action.as_str(), "succeed" | "fail" | "reverse") {
         return Ok(super::not_found(req).await);
     }
-    let default_code = state.engine.planner.rules.failure_code;
+    let default_code = auth.engine.planner.rules.failure_code;
     let parse = |mut p: Params| -> Result<(Transition, Expand), DomainError> {
         let code = p.take("failure_code");
         let expand = p.take("expand");
@@ -130,7 +124,7 @@ pub async fn transition(
         Ok((t, Expand::parse(expand, Topup::EXPANDABLE, false)?))
     };
     idempotent::post(&req, payload, &auth, parse, |(t, expand), cause| {
-        let moved = state
+        let moved = auth
             .engine
             .transition_topup(&auth.account, &id, t, auth.now, cause)?;
         Ok(resource::changed(moved, &auth, &expand))
@@ -143,11 +137,10 @@ pub async fn transition(
 pub async fn reset(
     req: HttpRequest,
     auth: Authed,
-    state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     body::form(&req, payload).await?.reject_unknown()?;
-    state.engine.reset(&auth.id);
+    auth.engine.reset(&auth.id);
     Ok(json_bytes(
         br#"{"object":"test_helpers.reset","reset":true}"#.to_vec(),
     ))

@@ -11,7 +11,6 @@ use super::expand::Expand;
 use super::form::{Params, Value};
 use super::idempotent;
 use super::resource::{self, Ctx, StripeObject};
-use super::AppState;
 use crate::domain::amount::Amount;
 use crate::domain::currency::Currency;
 use crate::domain::error::DomainError;
@@ -242,11 +241,10 @@ fn expand_only(mut p: Params) -> Result<Expand, DomainError> {
 pub async fn create(
     req: HttpRequest,
     auth: Authed,
-    state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     idempotent::post(&req, payload, &auth, CreateTopup::parse, |input, cause| {
-        let created = state
+        let created = auth
             .engine
             .create_topup(&auth.account, input.topup, auth.now, cause)?;
         Ok(resource::changed(created, &auth, &input.expand))
@@ -270,7 +268,7 @@ pub async fn by_id(req: HttpRequest, payload: web::Payload) -> HttpResponse {
         (None, Some(id), Some("cancel"), "POST") if !id.is_empty() => Route::Cancel(id),
         _ => return super::not_found(req).await,
     };
-    let (auth, state) = match auth::extract(&req) {
+    let auth = match auth::extract(&req) {
         Ok(x) => x,
         Err(e) => return e.error_response(),
     };
@@ -278,8 +276,8 @@ pub async fn by_id(req: HttpRequest, payload: web::Payload) -> HttpResponse {
         Route::Retrieve(id) => {
             body::query(&req).and_then(|p| resource::retrieve::<Topup>(&auth, id, p))
         }
-        Route::Update(id) => update(&req, &auth, &state, id, payload).await,
-        Route::Cancel(id) => cancel(&req, &auth, &state, id, payload).await,
+        Route::Update(id) => update(&req, &auth, id, payload).await,
+        Route::Cancel(id) => cancel(&req, &auth, id, payload).await,
     };
     result.unwrap_or_else(|e| e.error_response())
 }
@@ -293,12 +291,11 @@ enum Route<'a> {
 async fn update(
     req: &HttpRequest,
     auth: &Authed,
-    state: &AppState,
     id: &str,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     idempotent::post(req, payload, auth, UpdateTopup::parse, |input, _| {
-        let updated = state.engine.update_topup(
+        let updated = auth.engine.update_topup(
             &auth.account,
             id,
             input.description,
@@ -312,20 +309,15 @@ async fn update(
 async fn cancel(
     req: &HttpRequest,
     auth: &Authed,
-    state: &AppState,
     id: &str,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     idempotent::post(req, payload, auth, expand_only, |expand, cause| {
         // Settlement that came due first has run (the account is synced);
         // the cancel then says so.
-        let canceled = state.engine.transition_topup(
-            &auth.account,
-            id,
-            Transition::Cancel,
-            auth.now,
-            cause,
-        )?;
+        let canceled =
+            auth.engine
+                .transition_topup(&auth.account, id, Transition::Cancel, auth.now, cause)?;
         Ok(resource::changed(canceled, auth, &expand))
     })
     .await
