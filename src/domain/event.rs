@@ -89,7 +89,9 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 /// The object an event carries, frozen at the event's moment.
 #[derive(Debug, Clone)]
 pub enum Snapshot {
-    Topup(Box<Topup>),
+    /// Shared with the stored top-up until it next changes (the store
+    /// copies on write), so a snapshot costs nothing until then.
+    Topup(Arc<Topup>),
     Balance(Box<Balance>),
 }
 

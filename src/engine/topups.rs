@@ -79,8 +79,8 @@ impl Engine {
             planned: plan.outcome,
             status_changed_at: now,
         };
-        let snapshot = Arc::new(topup.clone());
-        if !account.topups.insert(topup) {
+        let snapshot = Arc::new(topup);
+        if !account.topups.insert_shared(snapshot.clone()) {
             return Err(
                 DomainError::invalid("An object with this id already exists.")
                     .with_kind(ErrorKind::Conflict),
@@ -89,7 +89,7 @@ impl Engine {
         let event = self.emit(
             account,
             EventType::TopupCreated,
-            Snapshot::Topup(Box::new((*snapshot).clone())),
+            Snapshot::Topup(snapshot.clone()),
             cause,
             now,
         );
@@ -234,7 +234,7 @@ impl Engine {
         let mut events = vec![self.emit(
             account,
             kind,
-            Snapshot::Topup(Box::new(topup.clone())),
+            Snapshot::Topup(Arc::new(topup.clone())),
             cause,
             now,
         )];

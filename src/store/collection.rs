@@ -128,13 +128,19 @@ const CHUNK: usize = 64;
 impl<T: Record + Clone> Collection<T> {
     /// Inserts a new object; `false` if the id is taken.
     pub fn insert(&self, item: T) -> bool {
+        self.insert_shared(Arc::new(item))
+    }
+
+    /// Inserts a new object that is also held elsewhere (an event's
+    /// snapshot); `false` if the id is taken.
+    pub fn insert_shared(&self, item: Arc<T>) -> bool {
         let id = item.id().clone();
         let sort = item.sort_key();
         let keys = item.index_keys();
         match self.map.entry(id.clone()) {
             dashmap::Entry::Occupied(_) => return false,
             dashmap::Entry::Vacant(v) => {
-                v.insert(Arc::new(item));
+                v.insert(item);
             }
         }
         // The map entry exists before an index names it, so a list never
