@@ -45,6 +45,15 @@ pub struct Config {
     pub fixtures: Option<PathBuf>,
     /// The API version events are stamped with.
     pub api_version: String,
+    /// How many accounts (keys and connected accounts written to) may
+    /// exist at once.
+    pub max_accounts: usize,
+    /// How long a request body may take to arrive (then 408).
+    pub body_timeout: Duration,
+    /// Open connections at most, across workers.
+    pub max_connections: usize,
+    /// How long a graceful stop waits for in-flight requests.
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for Config {
@@ -67,6 +76,10 @@ impl Default for Config {
             scenario: None,
             fixtures: None,
             api_version: DEFAULT_API_VERSION.into(),
+            max_accounts: DEFAULT_MAX_ACCOUNTS,
+            body_timeout: Duration::from_secs(10),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            shutdown_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -104,8 +117,9 @@ pub struct Cli {
     /// Seed for ids and random outcomes; the same seed replays the same run.
     #[arg(long, env = "TOPUPS_MOCK_SEED")]
     pub seed: Option<u64>,
-    /// HTTP worker threads (default: one per core).
-    #[arg(long, env = "TOPUPS_MOCK_WORKERS")]
+    /// HTTP worker threads, 1 to 256 (default: one per core).
+    #[arg(long, env = "TOPUPS_MOCK_WORKERS",
+          value_parser = clap::value_parser!(u16).range(1..=256).map(usize::from))]
     pub workers: Option<usize>,
     /// Share of top-ups (0..1) that fail at settlement.
     #[arg(long, env = "TOPUPS_MOCK_FAILURE_RATE", default_value_t = 0.0, value_parser = share)]
@@ -142,8 +156,28 @@ pub struct Cli {
     /// version in Stripe's terms).
     #[arg(long, env = "TOPUPS_MOCK_API_VERSION", default_value = DEFAULT_API_VERSION, value_parser = api_version)]
     pub api_version: String,
-    /// Log filter: error, warn, info (one line per request), debug, trace.
-    #[arg(long, env = "TOPUPS_MOCK_LOG_LEVEL", default_value = "info")]
+    /// How many accounts (API keys and connected accounts that were
+    /// written to) may exist at once; a write that would make one more is
+    /// refused with a 400.
+    #[arg(long, env = "TOPUPS_MOCK_MAX_ACCOUNTS", default_value_t = DEFAULT_MAX_ACCOUNTS,
+          value_parser = clap::value_parser!(u64).range(1..).map(|n| n as usize))]
+    pub max_accounts: usize,
+    /// How long a request body may take to arrive; a slower one is cut
+    /// with a 408 and its connection closed.
+    #[arg(long, env = "TOPUPS_MOCK_BODY_TIMEOUT", default_value = "10s", value_parser = duration_arg)]
+    pub body_timeout: Duration,
+    /// Open connections at most (across workers); more wait in the
+    /// kernel's accept queue.
+    #[arg(long, env = "TOPUPS_MOCK_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|n| n as usize))]
+    pub max_connections: usize,
+    /// On SIGTERM or Ctrl-C: how long to finish in-flight requests before
+    /// exiting.
+    #[arg(long, env = "TOPUPS_MOCK_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = duration_arg)]
+    pub shutdown_timeout: Duration,
+    /// Log filter: error, warn, info (one line per request), debug, trace;
+    /// or per module, e.g. `warn,topups_mock=info`.
+    #[arg(long, env = "TOPUPS_MOCK_LOG_LEVEL", default_value = "info", value_parser = log_filter)]
     pub log_level: String,
 }
 
@@ -170,9 +204,43 @@ impl Cli {
             scenario: self.scenario,
             fixtures: self.fixtures,
             api_version: self.api_version,
+            max_accounts: self.max_accounts,
+            body_timeout: self.body_timeout,
+            max_connections: self.max_connections,
+            shutdown_timeout: self.shutdown_timeout,
         }
     }
 }
+
+/// Open connections at most unless told otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+/// A log filter as `env_logger` reads it: directives `LEVEL` or
+/// `module=LEVEL`, comma-separated.
+fn log_filter(s: &str) -> Result<String, String> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let level_ok = |l: &str| LEVELS.iter().any(|x| x.eq_ignore_ascii_case(l.trim()));
+    let module_ok = |m: &str| {
+        !m.is_empty()
+            && m.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+    };
+    let ok = !s.trim().is_empty()
+        && s.split(',').all(|d| match d.split_once('=') {
+            Some((m, l)) => module_ok(m.trim()) && level_ok(l),
+            None => level_ok(d) || module_ok(d.trim()),
+        });
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "'{s}' is not a log filter such as info, warn or warn,topups_mock=debug"
+        ))
+    }
+}
+
+/// Accounts a server holds at most unless told otherwise.
+pub const DEFAULT_MAX_ACCOUNTS: usize = 10_000;
 
 /// The version answered when a request does not pin one, and the one
 /// events carry unless `--api-version` says otherwise.

@@ -7,7 +7,8 @@ use crate::domain::currency::Currency;
 use crate::domain::failure::FailureCode;
 use crate::domain::ids::IdKind;
 use crate::domain::metadata::Metadata;
-use crate::domain::text::statement_descriptor;
+use crate::domain::metadata::MetadataUpdate;
+use crate::domain::text::{bounded, statement_descriptor, MAX_TEXT};
 use crate::domain::topup::{Outcome, Topup, TopupStatus};
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, HashSet};
@@ -27,13 +28,13 @@ struct FixtureTopup {
     created: i64,
     #[serde(deserialize_with = "status")]
     status: TopupStatus,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text")]
     description: Option<String>,
-    #[serde(default)]
-    metadata: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "metadata")]
+    metadata: Option<Metadata>,
     #[serde(default, deserialize_with = "descriptor")]
     statement_descriptor: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text")]
     transfer_group: Option<String>,
     #[serde(default, deserialize_with = "failure")]
     failure_code: Option<FailureCode>,
@@ -71,6 +72,27 @@ fn status<'de, D: Deserializer<'de>>(d: D) -> Result<TopupStatus, D::Error> {
             "unknown status '{s}', expected one of pending, succeeded, failed, canceled, reversed"
         ))
     })
+}
+
+/// Free text within the API's own limit.
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(s) => bounded(s, "text", MAX_TEXT).map_err(|e| serde::de::Error::custom(e.message)),
+        None => Ok(None),
+    }
+}
+
+/// Metadata within the API's own limits (50 keys, their lengths).
+fn metadata<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Metadata>, D::Error> {
+    let Some(map) = Option::<BTreeMap<String, String>>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let update = MetadataUpdate::merge(map.into_iter().collect())
+        .map_err(|e| serde::de::Error::custom(e.message))?;
+    Metadata::default()
+        .updated(&update)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(e.message))
 }
 
 fn descriptor<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -125,13 +147,13 @@ pub fn load(path: &Path) -> Result<Vec<Topup>, String> {
                 format!("fixture {name}: line {line}: field `{field}`: {inner}")
             })?;
             if let Some(txn) = &f.balance_transaction {
-                if !IdKind::BalanceTransaction.owns(txn) || txn.len() > 255 {
+                if !is_id(IdKind::BalanceTransaction, txn) {
                     return Err(format!(
                         "fixture {name}: line {line}: field `balance_transaction`: '{txn}' is not a balance transaction id (txn_...)"
                     ));
                 }
             }
-            if !IdKind::Topup.owns(&f.id) || f.id.len() > 255 {
+            if !is_id(IdKind::Topup, &f.id) {
                 return Err(format!(
                     "fixture {name}: line {line}: field `id`: '{}' is not a top-up id (tu_...)",
                     f.id
@@ -149,6 +171,15 @@ pub fn load(path: &Path) -> Result<Vec<Topup>, String> {
     Ok(out)
 }
 
+/// An id of `kind`: its prefix, then letters, digits and `_`, as the API
+/// hands out (so a fixture id is always usable in a URL path).
+fn is_id(kind: IdKind, id: &str) -> bool {
+    id.len() <= 255
+        && id.strip_prefix(kind.prefix()).is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+}
+
 fn into_topup(f: FixtureTopup, seq: u64) -> Topup {
     let failure = match f.status {
         TopupStatus::Failed => Some(f.failure_code.unwrap_or(FailureCode::CouldNotProcess)),
@@ -160,7 +191,7 @@ fn into_topup(f: FixtureTopup, seq: u64) -> Topup {
         currency: f.currency,
         created: f.created,
         description: f.description.filter(|d| !d.is_empty()),
-        metadata: Metadata::new(f.metadata.unwrap_or_default()),
+        metadata: f.metadata.unwrap_or_default(),
         statement_descriptor: f.statement_descriptor.map(Into::into),
         transfer_group: f.transfer_group.map(Into::into),
         payment_method: None,
@@ -280,6 +311,15 @@ mod tests {
         assert!(load(&p).unwrap_err().contains("syntax.json: "));
         let p = write("dup.json", "[{\"id\": \"tu_a\", \"amount\": 1, \"currency\": \"usd\", \"created\": 1, \"status\": \"pending\"},{\"id\": \"tu_a\", \"amount\": 1, \"currency\": \"usd\", \"created\": 1, \"status\": \"pending\"}]");
         assert!(load(&p).unwrap_err().contains("appears twice"));
+        let p = write("slash.json", "[{\"id\": \"tu_a/b\", \"amount\": 1, \"currency\": \"usd\", \"created\": 1, \"status\": \"pending\"}]");
+        assert!(load(&p).unwrap_err().contains("is not a top-up id"));
+        let many: Vec<String> = (0..100).map(|i| format!("\"k{i}\": \"v\"")).collect();
+        let p = write("meta.json", &format!("[{{\"id\": \"tu_a\", \"amount\": 1, \"currency\": \"usd\", \"created\": 1, \"status\": \"pending\", \"metadata\": {{{}}}}}]", many.join(",")));
+        assert!(load(&p)
+            .unwrap_err()
+            .contains("field `metadata`: Metadata can have up to 50 keys"));
+        let p = write("long.json", &format!("[{{\"id\": \"tu_a\", \"amount\": 1, \"currency\": \"usd\", \"created\": 1, \"status\": \"pending\", \"description\": \"{}\"}}]", "d".repeat(20_000)));
+        assert!(load(&p).unwrap_err().contains("field `description`"));
     }
 
     #[test]

@@ -18,11 +18,35 @@ async fn main() -> std::io::Result<()> {
     // One stable line on stdout, so scripts that start the server on port 0
     // can read the address it bound.
     println!("topups-mock listening on {}", server.url());
+    // SIGTERM (Docker, Kubernetes) and Ctrl-C: stop accepting, finish what
+    // is in flight (within --shutdown-timeout), exit 0.
     let stopper = server.stopper();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            stopper.stop(true).await;
-        }
+        stop_signal().await;
+        log::info!("stopping: finishing in-flight requests");
+        stopper.stop(true).await;
     });
     server.wait().await
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -88,25 +88,35 @@ impl Server {
             available_after: millis(config.available_after),
             api_version: Arc::from(config.api_version.as_str()),
             fixtures,
+            max_accounts: config.max_accounts,
         }));
         let state = web::Data::new(AppState {
             engine: engine.clone(),
             faults: FaultPlan::new(faults, scenario.routes, seed),
+            body_timeout: config.body_timeout,
         });
-        let mut http = HttpServer::new(move || {
+        let workers = config
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .clamp(1, 256);
+        let http = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .configure(stripe::routes)
                 .default_service(web::to(stripe::not_found))
                 .wrap(from_fn(stripe::stripe_headers))
         })
+        .workers(workers)
+        .max_connections(config.max_connections.div_ceil(workers).max(1))
         .listen(listener)?
         .disable_signals()
-        .shutdown_timeout(1);
-        if let Some(n) = config.workers {
-            http = http.workers(n.max(1));
-        }
+        .shutdown_timeout(config.shutdown_timeout.as_secs().max(1));
         let server = http.run();
+        log::info!(
+            "{workers} workers, at most {} open connections, request bodies within {} ms",
+            config.max_connections,
+            config.body_timeout.as_millis()
+        );
         let handle = server.handle();
         let task = tokio::spawn(server);
         let scheduler = tokio::spawn(engine.clone().run_scheduler());

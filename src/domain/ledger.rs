@@ -6,7 +6,7 @@ use super::currency::Currency;
 use super::time::Millis;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Ledger {
     /// Sum of every transaction, per currency.
     totals: BTreeMap<Currency, i64>,

@@ -47,6 +47,7 @@ impl MetadataUpdate {
 }
 
 impl Metadata {
+    #[cfg(test)]
     pub fn new(map: BTreeMap<String, String>) -> Self {
         Metadata(map)
     }

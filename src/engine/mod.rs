@@ -11,12 +11,14 @@ mod topups;
 pub use topups::NewTopup;
 
 use crate::clock::{Clock, ClockMode};
+use crate::domain::error::DomainError;
 use crate::domain::ids::{IdGenerator, IdKind};
 use crate::domain::planner::{Plan, Planner, Subject};
 use crate::domain::time::Millis;
 use crate::domain::topup::{Outcome, Topup, TopupStatus};
 use crate::scheduler::Scheduler;
 use crate::store::{Account, AccountId, Job, JobsGuard, Store};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 /// What a change produced: the object as it now is, and the events it
@@ -38,6 +40,8 @@ pub struct EngineConfig {
     pub api_version: Arc<str>,
     /// The top-ups every account starts with.
     pub fixtures: Vec<Topup>,
+    /// How many accounts may exist at once.
+    pub max_accounts: usize,
 }
 
 pub struct Engine {
@@ -48,7 +52,11 @@ pub struct Engine {
     api_version: Arc<str>,
     store: Store,
     scheduler: Scheduler,
-    fixtures: Vec<Topup>,
+    /// The world of every account never written to: empty, or the
+    /// fixtures as time goes by on the server's clock. Reads of unknown
+    /// accounts answer from it; the first write forks it.
+    template: Arc<Account>,
+    max_accounts: usize,
 }
 
 /// Jobs that a change queued for later, pushed once the object's lock is
@@ -57,7 +65,11 @@ type FollowUps = Vec<(Millis, Job)>;
 
 impl Engine {
     pub fn new(config: EngineConfig) -> Self {
-        Engine {
+        let template_id = AccountId {
+            key: Box::from(""),
+            connected: None,
+        };
+        let mut engine = Engine {
             clock: Clock::new(config.clock, None),
             ids: IdGenerator::new(config.seed),
             planner: config.planner,
@@ -65,8 +77,16 @@ impl Engine {
             api_version: config.api_version,
             store: Store::default(),
             scheduler: Scheduler::default(),
-            fixtures: config.fixtures,
+            template: Arc::new(Account::new(template_id.clone())),
+            max_accounts: config.max_accounts,
+        };
+        let now = engine.clock.now();
+        let template = Arc::new(engine.seeded(template_id, &config.fixtures, now));
+        if let Some(at) = template.jobs.next_due() {
+            engine.scheduler.wake_at(at, &template);
         }
+        engine.template = template;
+        engine
     }
 
     /// A `req_...` id for a request.
@@ -74,22 +94,109 @@ impl Engine {
         self.ids.request()
     }
 
-    /// The account `id` as of `now`: created (from the fixtures) on first
-    /// use, and with every job that came due run first, so no read ever
-    /// sees a top-up that should have settled.
-    pub fn account(&self, id: &AccountId, now: Millis) -> Arc<Account> {
+    /// The time on `account`'s clock.
+    pub fn now_of(&self, account: &Account) -> Millis {
+        self.clock.now().saturating_add(account.offset())
+    }
+
+    /// What a request reads: the account `id` with every job that came due
+    /// run first (so no read sees a top-up that should have settled), and
+    /// its time. An account never written to is not made: the answer comes
+    /// from the shared start-up world (`false`).
+    pub fn view(&self, id: &AccountId) -> (Arc<Account>, Millis, bool) {
+        if let Some(account) = self.store.get(id) {
+            let now = self.now_of(&account);
+            self.sync_if_due(&account, now);
+            return (account, now, true);
+        }
+        let base = self.clock.now();
+        self.sync_if_due(&self.template, base);
+        let offset = self.key_clock(id).map_or(0, |c| c.load(Ordering::Acquire));
+        (self.template.clone(), base.saturating_add(offset), false)
+    }
+
+    /// The account `id`, to change: made on first write from the pristine
+    /// world, within the limit on accounts.
+    pub fn account(&self, id: &AccountId) -> Result<Arc<Account>, DomainError> {
+        if let Some(account) = self.store.get(id) {
+            self.sync_if_due(&account, self.now_of(&account));
+            return Ok(account);
+        }
+        if self.store.len() >= self.max_accounts {
+            return Err(DomainError::invalid(format!(
+                "This mock already holds {} accounts (--max-accounts). Reset an account (POST /v1/test_helpers/reset) or start the server with a higher limit.",
+                self.max_accounts
+            )));
+        }
+        // A connected account runs on its platform key's clock.
+        let clock = match &id.connected {
+            None => Arc::default(),
+            Some(_) => self
+                .account(&AccountId {
+                    key: id.key.clone(),
+                    connected: None,
+                })?
+                .clock_offset
+                .clone(),
+        };
+        self.sync_if_due(&self.template, self.clock.now());
         let (account, fresh) = self
             .store
-            .get_or_insert(id, || self.seeded(id.clone(), now));
+            .get_or_insert(id, || self.template.fork(id.clone(), clock));
         if fresh {
             if let Some(at) = account.jobs.next_due() {
-                self.scheduler.wake_at(at, &account);
+                self.wake(&account, at);
             }
         }
+        self.sync_if_due(&account, self.now_of(&account));
+        Ok(account)
+    }
+
+    /// The clock of `id`'s API key, if the key has an account.
+    fn key_clock(&self, id: &AccountId) -> Option<Arc<AtomicI64>> {
+        let platform = AccountId {
+            key: id.key.clone(),
+            connected: None,
+        };
+        self.store.get(&platform).map(|a| a.clock_offset.clone())
+    }
+
+    fn sync_if_due(&self, account: &Arc<Account>, now: Millis) {
         if account.jobs.any_due(now) {
-            self.sync(&account, now);
+            self.sync(account, now);
         }
-        account
+    }
+
+    /// Asks the scheduler to run `account`'s job due at `at` on its own
+    /// clock (the heap runs on the server's).
+    fn wake(&self, account: &Arc<Account>, at: Millis) {
+        self.scheduler
+            .wake_at(at.saturating_sub(account.offset()), account);
+    }
+
+    /// Moves the clock of `id`'s API key (its account and its connected
+    /// accounts) forward and runs what came due on them, and only them.
+    /// Returns how many top-ups settled and the key's new time; `None` on a
+    /// real clock.
+    pub fn advance_account(
+        &self,
+        id: &AccountId,
+        by: Millis,
+    ) -> Result<Option<(usize, Millis)>, DomainError> {
+        if self.clock.mode() != ClockMode::Manual {
+            return Ok(None);
+        }
+        let account = self.account(id)?;
+        // Saturating: a huge step parks the clock at the end of time.
+        let step = |o: Millis| Some(o.saturating_add(by.max(0)));
+        let _ = account
+            .clock_offset
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, step);
+        let mut settled = 0;
+        for a in self.store.of_key(&id.key) {
+            settled += self.sync(&a, self.now_of(&a));
+        }
+        Ok(Some((settled, self.now_of(&account))))
     }
 
     /// Puts an account back to its start-up state; its memory is freed
@@ -121,7 +228,7 @@ impl Engine {
         }
         // The wake-up that led here is spent; ask for the next one.
         if let Some(at) = account.jobs.next_due().filter(|_| ran) {
-            self.scheduler.wake_at(at, account);
+            self.wake(account, at);
         }
         settled
     }
@@ -130,7 +237,7 @@ impl Engine {
     fn queue(&self, account: &Arc<Account>, jobs: &mut JobsGuard<'_>, follow_ups: FollowUps) {
         for (at, job) in follow_ups {
             if jobs.push(at, job) {
-                self.scheduler.wake_at(at, account);
+                self.wake(account, at);
             }
         }
     }
@@ -143,19 +250,20 @@ impl Engine {
         }
     }
 
-    /// Moves a manual clock forward and runs every job that came due, on
-    /// every account. Returns how many top-ups settled; `None` on a real
-    /// clock.
+    /// Moves the server's manual clock (every account's) forward and runs
+    /// every job that came due, on every account. Returns how many top-ups
+    /// settled; `None` on a real clock.
     pub fn advance(&self, by: Millis) -> Option<usize> {
         let now = self.clock.advance(by)?;
         Some(self.run_due(now))
     }
 
-    /// Runs every account's jobs due at `now`.
+    /// Runs every account's jobs due by the server's time `now`, each on
+    /// its own clock.
     fn run_due(&self, now: Millis) -> usize {
         let mut settled = 0;
         while let Some(account) = self.scheduler.pop_due(now) {
-            settled += self.sync(&account, now);
+            settled += self.sync(&account, now.saturating_add(account.offset()));
         }
         settled
     }
@@ -187,13 +295,13 @@ impl Engine {
         }
     }
 
-    /// A fresh account holding its own copy of the fixtures; pending ones
-    /// are planned and queued from `now`.
-    fn seeded(&self, id: AccountId, now: Millis) -> Account {
+    /// The pristine world: the fixtures, pending ones planned and queued
+    /// from `now`.
+    fn seeded(&self, id: AccountId, fixtures: &[Topup], now: Millis) -> Account {
         let account = Account::new(id);
-        let count = self.fixtures.len() as u64;
+        let count = fixtures.len() as u64;
         let mut jobs = Vec::new();
-        for fixture in &self.fixtures {
+        for fixture in fixtures {
             let mut t = fixture.clone();
             // Fixtures sort after live top-ups of the same second.
             t.seq = u64::MAX - (count - fixture.seq);

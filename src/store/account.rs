@@ -24,7 +24,7 @@ pub struct AccountId {
 
 /// A kind of object an account holds. Adding a resource means a
 /// collection on [`Account`] and an impl of this.
-pub trait Resource: Record + Sized {
+pub trait Resource: Record + Clone {
     fn collection(account: &Account) -> &Collection<Self>;
 }
 
@@ -37,7 +37,7 @@ pub enum Job {
     FundsAvailable,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Due {
     at: Millis,
     seq: u64,
@@ -83,6 +83,16 @@ pub struct JobsGuard<'a> {
 }
 
 impl Jobs {
+    /// A copy of the queue, as it is.
+    fn fork(&self) -> Jobs {
+        let heap = self.heap.lock().unwrap_or_else(PoisonError::into_inner);
+        Jobs {
+            heap: Mutex::new(heap.clone()),
+            next: AtomicI64::new(self.next.load(Ordering::Acquire)),
+            seq: std::sync::atomic::AtomicU64::new(self.seq.load(Ordering::Relaxed)),
+        }
+    }
+
     pub fn lock(&self) -> JobsGuard<'_> {
         JobsGuard {
             heap: self.heap.lock().unwrap_or_else(PoisonError::into_inner),
@@ -135,6 +145,10 @@ pub struct Account {
     ledger: Mutex<Ledger>,
     pub idempotency: IdempotencyKeys,
     pub jobs: Jobs,
+    /// How far this account's clock runs ahead of the server's: shared by
+    /// an API key's account and its connected accounts, and moved only by
+    /// their own advances.
+    pub clock_offset: Arc<AtomicI64>,
 }
 
 impl Account {
@@ -147,7 +161,31 @@ impl Account {
             ledger: Mutex::new(Ledger::default()),
             idempotency: IdempotencyKeys::default(),
             jobs: Jobs::default(),
+            clock_offset: Arc::default(),
         }
+    }
+
+    /// A new account `id` that starts as this one is now (the shared
+    /// start-up world), on the clock `clock_offset`. Objects are shared
+    /// until either account changes them.
+    pub fn fork(&self, id: AccountId, clock_offset: Arc<AtomicI64>) -> Account {
+        // The queue first: no job runs on this account while it is copied.
+        let jobs = self.jobs.fork();
+        Account {
+            id,
+            topups: self.topups.fork(),
+            balance_transactions: self.balance_transactions.fork(),
+            events: self.events.fork(),
+            ledger: Mutex::new(self.ledger().clone()),
+            idempotency: IdempotencyKeys::default(),
+            jobs,
+            clock_offset,
+        }
+    }
+
+    /// How far this account's clock runs ahead of the server's.
+    pub fn offset(&self) -> Millis {
+        self.clock_offset.load(Ordering::Acquire)
     }
 
     pub fn ledger(&self) -> MutexGuard<'_, Ledger> {

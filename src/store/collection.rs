@@ -178,6 +178,23 @@ impl<T: Record + Clone> Collection<T> {
         Some(result)
     }
 
+    /// A copy that shares every object with this one (until either
+    /// changes it): a forked account costs its indexes, not its objects.
+    pub fn fork(&self) -> Self {
+        let ix = self.read();
+        let map = DashMap::with_capacity_and_hasher(self.map.len(), Hasher::default());
+        for e in self.map.iter() {
+            map.insert(e.key().clone(), e.value().clone());
+        }
+        Collection {
+            map,
+            indexes: RwLock::new(Indexes {
+                all: ix.all.clone(),
+                by_key: ix.by_key.clone(),
+            }),
+        }
+    }
+
     /// Removes the object `id`, returning it.
     pub fn remove(&self, id: &str) -> Option<T> {
         let (_, item) = self.map.remove(id)?;

@@ -5,10 +5,15 @@
 
 use crate::domain::time::Millis;
 use dashmap::DashMap;
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// How long a saved result is replayed.
 pub const RETENTION: Millis = 24 * 60 * 60 * 1000;
+
+/// Saved results an account keeps at most; the oldest go first. Stripe
+/// sets no such limit, but a mock left running must not grow without end.
+pub const MAX_SAVED: usize = 5_000;
 
 /// A saved first result.
 #[derive(Debug)]
@@ -34,6 +39,9 @@ enum Slot {
 #[derive(Debug, Default)]
 pub struct IdempotencyKeys {
     slots: DashMap<Box<str>, Slot>,
+    /// Saved results, oldest first, so expired ones are forgotten without
+    /// a scan (on any clock: each use purges as of its own time).
+    order: Mutex<VecDeque<(Millis, Box<str>)>>,
 }
 
 /// What to do with a request that carries a key.
@@ -57,7 +65,31 @@ pub enum Refusal {
 }
 
 impl IdempotencyKeys {
+    /// Forgets results that expired by `now`, and the oldest beyond
+    /// [`MAX_SAVED`].
+    fn purge(&self, now: Millis) {
+        let mut order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some((at, _)) = order.front() {
+            if now - *at < RETENTION && order.len() <= MAX_SAVED {
+                break;
+            }
+            let Some((at, key)) = order.pop_front() else {
+                break;
+            };
+            // Only the result saved then: the key may have run again since.
+            self.slots
+                .remove_if(&key, |_, slot| matches!(slot, Slot::Done(s) if s.at == at));
+        }
+    }
+
+    /// How many keys are held (saved or running).
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
     pub fn begin(&self, key: &str, endpoint: &str, fingerprint: u64, now: Millis) -> Begin {
+        self.purge(now);
         let mut slot = match self.slots.entry(key.into()) {
             dashmap::Entry::Vacant(v) => {
                 v.insert(Slot::Running);
@@ -86,7 +118,13 @@ impl IdempotencyKeys {
     }
 
     pub fn finish(&self, key: &str, saved: Saved) {
+        let at = saved.at;
         self.slots.insert(key.into(), Slot::Done(Arc::new(saved)));
+        self.order
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back((at, key.into()));
+        self.purge(at);
     }
 }
 
@@ -130,6 +168,18 @@ mod tests {
             keys.begin("k", "POST /v1/topups/tu_1/cancel", 1, 10),
             Begin::Refuse(Refusal::OtherEndpoint(_))
         ));
+        // Expired results are forgotten, and at most MAX_SAVED are kept.
+        for i in 0..MAX_SAVED + 10 {
+            let k = format!("k{i}");
+            assert!(matches!(
+                keys.begin(&k, "POST /v1/topups", 1, 20),
+                Begin::Run
+            ));
+            keys.finish(&k, saved("POST /v1/topups", 1, 20));
+        }
+        assert!(keys.len() <= MAX_SAVED + 1);
+        keys.begin("other", "POST /v1/topups", 1, 20 + RETENTION);
+        assert_eq!(keys.len(), 1);
         // After 24 hours the key is new again.
         assert!(matches!(
             keys.begin("k", "POST /v1/topups", 2, RETENTION),

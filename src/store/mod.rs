@@ -31,9 +31,6 @@ impl Store {
         id: &AccountId,
         make: impl FnOnce() -> Account,
     ) -> (Arc<Account>, bool) {
-        if let Some(a) = self.get(id) {
-            return (a, false);
-        }
         match self.accounts.entry(id.clone()) {
             dashmap::Entry::Occupied(o) => (o.get().clone(), false),
             dashmap::Entry::Vacant(v) => (v.insert(Arc::new(make())).clone(), true),
@@ -43,5 +40,18 @@ impl Store {
     /// Forgets an account; it starts afresh on next use.
     pub fn remove(&self, id: &AccountId) {
         self.accounts.remove(id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// The accounts of one API key: its own and its connected accounts.
+    pub fn of_key(&self, key: &str) -> Vec<Arc<Account>> {
+        self.accounts
+            .iter()
+            .filter(|e| &*e.key().key == key)
+            .map(|e| e.value().clone())
+            .collect()
     }
 }

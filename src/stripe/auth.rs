@@ -8,7 +8,7 @@ use crate::config::is_api_version;
 use crate::domain::error::ErrorCode;
 use crate::domain::time::Millis;
 use crate::engine::Engine;
-use crate::store::{Account, AccountId};
+use crate::store::{Account, AccountId, Resource};
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::http::StatusCode;
@@ -70,6 +70,11 @@ impl ApiKey {
                 mask(&key)
             )));
         }
+        // Stripe's keys are about 100 characters; a longer one is no key,
+        // and an account must not be keyed by megabytes.
+        if key.len() > MAX_KEY_LEN {
+            return Err(unauthorized(invalid_key(&key)));
+        }
         let valid = ["sk_test_", "rk_test_"]
             .iter()
             .any(|p| key.len() > p.len() && key.starts_with(p));
@@ -79,6 +84,9 @@ impl ApiKey {
         Ok(ApiKey(key))
     }
 }
+
+/// The longest API key accepted.
+pub const MAX_KEY_LEN: usize = 255;
 
 const NO_KEY: &str = "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.";
 
@@ -120,11 +128,30 @@ fn check_version(headers: &HeaderMap) -> Result<(), ApiError> {
 /// The account a request acts on, brought up to date at the request's
 /// moment.
 pub struct Authed {
+    /// What the request reads: the account, or the start-up world when
+    /// the account was never written to (`exists` false).
     pub account: Arc<Account>,
+    pub exists: bool,
     pub id: AccountId,
-    /// The server's time when the request arrived.
+    /// The account's time when the request arrived.
     pub now: Millis,
     pub engine: Arc<Engine>,
+}
+
+impl Authed {
+    /// The account to change, made on the first write.
+    pub fn writable(&self) -> Result<Arc<Account>, ApiError> {
+        if self.exists {
+            return Ok(self.account.clone());
+        }
+        Ok(self.engine.account(&self.id)?)
+    }
+
+    /// Whether the object `id` of kind `T` can be changed: a request that
+    /// names a missing one is a 404 without making the account.
+    pub fn may_change<T: Resource>(&self, id: &str) -> bool {
+        self.exists || self.account.all::<T>().get(id).is_some()
+    }
 }
 
 impl FromRequest for Authed {
@@ -165,9 +192,10 @@ pub fn extract(req: &HttpRequest) -> Result<Authed, ApiError> {
         connected,
     };
     let engine = state.engine.clone();
-    let now = engine.clock.now();
+    let (account, now, exists) = engine.view(&id);
     Ok(Authed {
-        account: engine.account(&id, now),
+        account,
+        exists,
         id,
         now,
         engine,

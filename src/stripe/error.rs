@@ -177,6 +177,10 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
+        // A request whose body never finished cannot share its connection.
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            response.force_close();
+        }
         response.insert_header((CONTENT_TYPE, "application/json"));
         for (name, value) in &self.headers {
             response.insert_header((name.clone(), value.clone()));

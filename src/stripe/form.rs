@@ -44,6 +44,7 @@ impl Params {
         if input.is_empty() {
             return Ok(());
         }
+        check_utf8(input)?;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(input)
             .map_err(|_| DomainError::invalid("Invalid request: the body could not be decoded as application/x-www-form-urlencoded."))?;
         for (key, value) in pairs {
@@ -118,6 +119,43 @@ impl Params {
         self.hash(&mut h);
         h.finish()
     }
+}
+
+/// Refuses a body or query whose decoded text is not UTF-8 (the decoder
+/// would replace it with U+FFFD, silently merging different values). Only
+/// input with bytes or escapes above ASCII is decoded twice to check.
+fn check_utf8(input: &[u8]) -> Result<(), DomainError> {
+    let high_escape = input
+        .windows(2)
+        .any(|w| w[0] == b'%' && matches!(w[1], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F'));
+    if !high_escape && input.is_ascii() {
+        return Ok(());
+    }
+    for part in input.split(|b| *b == b'&' || *b == b'=') {
+        let mut bytes = Vec::with_capacity(part.len());
+        let mut i = 0;
+        while i < part.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match part[i] {
+                b'%' if i + 2 < part.len() => match (hex(part[i + 1]), hex(part[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        bytes.push((h * 16 + l) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    _ => bytes.push(b'%'),
+                },
+                b => bytes.push(b),
+            }
+            i += 1;
+        }
+        if std::str::from_utf8(&bytes).is_err() {
+            return Err(DomainError::invalid(
+                "Invalid request: parameters must be UTF-8 text; a key or value decodes to bytes that are not.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn conflict(param: &str) -> DomainError {
@@ -421,6 +459,15 @@ mod tests {
         assert_eq!(page("created=7").unwrap().created, Range::exact(7));
         let e = page("created[foo]=1").unwrap_err();
         assert_eq!(e.message, "Received unknown parameter: created[foo]");
+    }
+
+    #[test]
+    fn non_utf8_is_refused() {
+        assert!(Params::parse(b"description=%FF").is_err());
+        assert!(Params::parse(b"description=%C3%A9&x=%e2%82%ac").is_ok());
+        assert!(Params::parse("description=café".as_bytes()).is_ok());
+        assert!(Params::parse(b"description=caf\xff").is_err());
+        assert!(Params::parse(b"a=%").is_ok());
     }
 
     #[test]

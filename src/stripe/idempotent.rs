@@ -4,29 +4,50 @@ use super::auth::Authed;
 use super::body;
 use super::error::{ApiError, ErrorType};
 use super::form::Params;
+use super::resource::Ctx;
 use super::respond::json_bytes;
 use super::RequestId;
 use crate::domain::error::{DomainError, ErrorCode};
 use crate::domain::event::Cause;
+use crate::domain::time::Millis;
+use crate::store::Account;
 use crate::store::{Begin, Refusal, Saved};
 use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use std::sync::Arc;
 
 const KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
 /// Stripe's limit on key length.
 pub const MAX_KEY_LEN: usize = 255;
 
+/// What a change works with: the account (made on its first write), its
+/// time, and the request that causes the change.
+pub struct Write {
+    pub account: Arc<Account>,
+    pub now: Millis,
+    pub cause: Cause,
+}
+
+impl Write {
+    pub fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            account: &self.account,
+            now: self.now,
+        }
+    }
+}
+
 /// The shape of every POST handler: read the parameters, parse them into
-/// domain values (a failure here is not saved under the key), then run
-/// `work` with them and the request's cause under its idempotency key.
+/// domain values (a failure here is not saved under the key and makes no
+/// account), then run `work` under the request's idempotency key.
 pub async fn post<I>(
     req: &HttpRequest,
     payload: web::Payload,
     auth: &Authed,
     parse: impl FnOnce(Params) -> Result<I, DomainError>,
-    work: impl FnOnce(I, &Cause) -> Result<Vec<u8>, ApiError>,
+    work: impl FnOnce(I, &Write) -> Result<Vec<u8>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let params = body::form(req, payload).await?;
     // Hashing the parameters is only needed when there is a key to check.
@@ -36,7 +57,13 @@ pub async fn post<I>(
         0
     };
     let input = parse(params)?;
-    run(req, auth, fingerprint, |cause| work(input, cause))
+    let key = req
+        .headers()
+        .get(KEY)
+        .map(|v| check_key(v.as_bytes()))
+        .transpose()?;
+    let account = auth.writable()?;
+    run(req, key, account, auth.now, fingerprint, |w| work(input, w))
 }
 
 /// The request that caused a change, for the events it emits.
@@ -55,21 +82,26 @@ fn cause(req: &HttpRequest, key: Option<&str>) -> Cause {
 /// a retry gets the saved result with `Idempotent-Replayed: true`.
 fn run(
     req: &HttpRequest,
-    auth: &Authed,
+    key: Option<String>,
+    account: Arc<Account>,
+    now: Millis,
     fingerprint: u64,
-    work: impl FnOnce(&Cause) -> Result<Vec<u8>, ApiError>,
+    work: impl FnOnce(&Write) -> Result<Vec<u8>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(raw) = req.headers().get(KEY) else {
-        return work(&cause(req, None)).map(json_bytes);
+    let write = |key| Write {
+        account: account.clone(),
+        now,
+        cause: cause(req, key),
     };
-    let key = String::from_utf8_lossy(raw.as_bytes()).into_owned();
-    check_key(&key)?;
+    let Some(key) = key else {
+        return work(&write(None)).map(json_bytes);
+    };
     // Only POSTs run here, so the path names the endpoint, as in Stripe's
     // message ('/v1/topups' vs '/v1/topups/tu_.../cancel').
     let endpoint = req.path();
-    let echo = HeaderValue::from_bytes(raw.as_bytes()).ok();
-    let keys = &auth.account.idempotency;
-    match keys.begin(&key, endpoint, fingerprint, auth.now) {
+    let echo = HeaderValue::from_str(&key).ok();
+    let keys = &account.idempotency;
+    match keys.begin(&key, endpoint, fingerprint, now) {
         Begin::Refuse(r) => Err(refusal(r, &key, endpoint)),
         Begin::Replay(saved) => {
             let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::OK);
@@ -83,8 +115,8 @@ fn run(
             Ok(res.body(saved.body.clone()))
         }
         Begin::Run => {
-            let cause = cause(req, Some(&key));
-            let result = work(&cause);
+            let w = write(Some(&key));
+            let result = work(&w);
             let (status, body) = match &result {
                 Ok(body) => (StatusCode::OK, body.clone()),
                 Err(e) => (e.status, e.body()),
@@ -96,8 +128,13 @@ fn run(
                     fingerprint,
                     status: status.as_u16(),
                     body,
-                    request_id: cause.request_id.as_deref().unwrap_or_default().to_string(),
-                    at: auth.now,
+                    request_id: w
+                        .cause
+                        .request_id
+                        .as_deref()
+                        .unwrap_or_default()
+                        .to_string(),
+                    at: now,
                 },
             );
             let mut res = match result {
@@ -137,12 +174,24 @@ fn refusal(r: Refusal, key: &str, endpoint: &str) -> ApiError {
 }
 
 /// Checks the `Idempotency-Key` header value.
-fn check_key(key: &str) -> Result<(), ApiError> {
-    let n = key.chars().count();
+/// Checks the `Idempotency-Key` header: 1 to 255 printable ASCII
+/// characters, so no two spellings can share a key.
+fn check_key(raw: &[u8]) -> Result<String, ApiError> {
+    let n = raw.len();
     if n > MAX_KEY_LEN {
         return Err(ApiError::invalid(format!(
             "Invalid Idempotency-Key: it must be at most {MAX_KEY_LEN} characters long, but it is {n} characters long."
         )));
     }
-    Ok(())
+    if n == 0 {
+        return Err(ApiError::invalid(
+            "Invalid Idempotency-Key: it must not be empty.",
+        ));
+    }
+    match std::str::from_utf8(raw) {
+        Ok(key) if raw.iter().all(|b| (0x20..0x7f).contains(b)) => Ok(key.to_string()),
+        _ => Err(ApiError::invalid(
+            "Invalid Idempotency-Key: it may only contain printable ASCII characters.",
+        )),
+    }
 }

@@ -33,6 +33,8 @@ use std::time::Instant;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub faults: FaultPlan,
+    /// How long a request body may take to arrive.
+    pub body_timeout: std::time::Duration,
 }
 
 /// The request id of the request being served (a header value, so

@@ -50,7 +50,7 @@ impl Authed {
 
 /// The answer to a change: the object as it now is. The events it
 /// emitted are named in the debug log.
-pub fn changed<T: StripeObject>(changed: Changed<T>, auth: &Authed, expand: &Expand) -> Vec<u8> {
+pub fn changed<T: StripeObject>(changed: Changed<T>, ctx: &Ctx<'_>, expand: &Expand) -> Vec<u8> {
     if !changed.events.is_empty() {
         log::debug!(
             "{} {}: events {:?}",
@@ -59,7 +59,7 @@ pub fn changed<T: StripeObject>(changed: Changed<T>, auth: &Authed, expand: &Exp
             changed.events
         );
     }
-    changed.object.to_json(&auth.ctx(), expand)
+    changed.object.to_json(ctx, expand)
 }
 
 /// `No such topup: 'tu_x'`.

@@ -18,8 +18,8 @@ use crate::engine::Engine;
 use crate::json::ObjectWriter;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-fn clock_body(engine: &Engine, fired: Option<usize>) -> Vec<u8> {
-    let now_ms = engine.clock.now();
+/// The calling account's clock.
+fn clock_body(engine: &Engine, now_ms: i64, fired: Option<usize>) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     let mut w = ObjectWriter::new(&mut out);
     w.str("object", "test_helpers.mock_clock")
@@ -41,11 +41,12 @@ fn clock_body(engine: &Engine, fired: Option<usize>) -> Vec<u8> {
 
 pub async fn clock(req: HttpRequest, auth: Authed) -> Result<HttpResponse, ApiError> {
     body::query(&req)?.reject_unknown()?;
-    Ok(json_bytes(clock_body(&auth.engine, None)))
+    Ok(json_bytes(clock_body(&auth.engine, auth.now, None)))
 }
 
-/// `seconds=N` (and/or `millis=N`): moves a manual clock forward and fires
-/// every transition that came due, in due order, before answering.
+/// `seconds=N` (and/or `millis=N`): moves the calling key's clock (its
+/// account's and its connected accounts') forward and runs what came due
+/// on them, in due order, before answering. Other keys are untouched.
 pub async fn advance(
     req: HttpRequest,
     auth: Authed,
@@ -78,13 +79,13 @@ pub async fn advance(
         .ok_or_else(|| {
             DomainError::invalid("The clock cannot move that far.").with_param("seconds")
         })?;
-    let Some(fired) = auth.engine.advance(by) else {
+    let Some((fired, now)) = auth.engine.advance_account(&auth.id, by)? else {
         return Err(DomainError::invalid(
             "This server runs on the real clock. Start it with --clock manual to move time with this endpoint.",
         )
         .into());
     };
-    Ok(json_bytes(clock_body(&auth.engine, Some(fired))))
+    Ok(json_bytes(clock_body(&auth.engine, now, Some(fired))))
 }
 
 /// `POST /v1/test_helpers/topups/{id}/{succeed|fail|reverse}`, under its
@@ -123,11 +124,14 @@ pub async fn transition(
         p.reject_unknown()?;
         Ok((t, Expand::parse(expand, Topup::EXPANDABLE, false)?))
     };
-    idempotent::post(&req, payload, &auth, parse, |(t, expand), cause| {
+    if !auth.may_change::<Topup>(&id) {
+        return Err(resource::not_found::<Topup>(&id).into());
+    }
+    idempotent::post(&req, payload, &auth, parse, |(t, expand), w| {
         let moved = auth
             .engine
-            .transition_topup(&auth.account, &id, t, auth.now, cause)?;
-        Ok(resource::changed(moved, &auth, &expand))
+            .transition_topup(&w.account, &id, t, w.now, &w.cause)?;
+        Ok(resource::changed(moved, &w.ctx(), &expand))
     })
     .await
 }

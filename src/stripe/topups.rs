@@ -243,11 +243,11 @@ pub async fn create(
     auth: Authed,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    idempotent::post(&req, payload, &auth, CreateTopup::parse, |input, cause| {
+    idempotent::post(&req, payload, &auth, CreateTopup::parse, |input, w| {
         let created = auth
             .engine
-            .create_topup(&auth.account, input.topup, auth.now, cause)?;
-        Ok(resource::changed(created, &auth, &input.expand))
+            .create_topup(&w.account, input.topup, w.now, &w.cause)?;
+        Ok(resource::changed(created, &w.ctx(), &input.expand))
     })
     .await
 }
@@ -272,6 +272,9 @@ pub async fn by_id(req: HttpRequest, payload: web::Payload) -> HttpResponse {
         Ok(x) => x,
         Err(e) => return e.error_response(),
     };
+    if !matches!(route, Route::Retrieve(_)) && !auth.may_change::<Topup>(route.id()) {
+        return ApiError::from(resource::not_found::<Topup>(route.id())).error_response();
+    }
     let result = match route {
         Route::Retrieve(id) => {
             body::query(&req).and_then(|p| resource::retrieve::<Topup>(&auth, id, p))
@@ -288,20 +291,25 @@ enum Route<'a> {
     Cancel(&'a str),
 }
 
+impl Route<'_> {
+    fn id(&self) -> &str {
+        match self {
+            Route::Retrieve(id) | Route::Update(id) | Route::Cancel(id) => id,
+        }
+    }
+}
+
 async fn update(
     req: &HttpRequest,
     auth: &Authed,
     id: &str,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    idempotent::post(req, payload, auth, UpdateTopup::parse, |input, _| {
-        let updated = auth.engine.update_topup(
-            &auth.account,
-            id,
-            input.description,
-            input.metadata.as_ref(),
-        )?;
-        Ok(resource::changed(updated, auth, &input.expand))
+    idempotent::post(req, payload, auth, UpdateTopup::parse, |input, w| {
+        let updated =
+            auth.engine
+                .update_topup(&w.account, id, input.description, input.metadata.as_ref())?;
+        Ok(resource::changed(updated, &w.ctx(), &input.expand))
     })
     .await
 }
@@ -312,13 +320,13 @@ async fn cancel(
     id: &str,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    idempotent::post(req, payload, auth, expand_only, |expand, cause| {
+    idempotent::post(req, payload, auth, expand_only, |expand, w| {
         // Settlement that came due first has run (the account is synced);
         // the cancel then says so.
         let canceled =
             auth.engine
-                .transition_topup(&auth.account, id, Transition::Cancel, auth.now, cause)?;
-        Ok(resource::changed(canceled, auth, &expand))
+                .transition_topup(&w.account, id, Transition::Cancel, w.now, &w.cause)?;
+        Ok(resource::changed(canceled, &w.ctx(), &expand))
     })
     .await
 }

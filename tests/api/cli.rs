@@ -81,3 +81,26 @@ fn the_binary_shows_the_failure_codes_in_help() {
         "{help}"
     );
 }
+
+#[test]
+fn workers_log_filters_and_limits_are_checked() {
+    for bad in [
+        &["--workers", "513"][..],
+        &["--workers", "0"],
+        &["--log-level", "garbage!!"],
+        &["--max-accounts", "0"],
+        &["--body-timeout", "soon"],
+    ] {
+        let err = parse(bad).unwrap_err().to_string();
+        assert!(err.contains(bad[0]), "{bad:?}: {err}");
+    }
+    for good in [
+        &["--workers", "256"][..],
+        &["--log-level", "warn,topups_mock=debug"],
+        &["--log-level", "off"],
+        &["--max-accounts", "1"],
+        &["--shutdown-timeout", "30s"],
+    ] {
+        assert!(parse(good).is_ok(), "{good:?}");
+    }
+}

@@ -473,9 +473,14 @@ async fn fixtures_seed_every_account_and_reset_restores_them() {
     assert_eq!(r.ok()["reset"], true);
     let again = app.get("/v1/topups?limit=100").await.ok().clone();
     assert_eq!(ids(&again), all);
+    // Back to the shared start-up world, as time has moved it.
     assert_eq!(
         app.get("/v1/topups/tu_1QaFx2AbCdEfGhIjKlMnOp10").await.ok()["status"],
-        "pending"
+        "succeeded"
+    );
+    assert_eq!(
+        app.get("/v1/topups/tu_1QaFx2AbCdEfGhIjKlMnOp03").await.ok()["status"],
+        "failed"
     );
 }
 

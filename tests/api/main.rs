@@ -1,6 +1,7 @@
 //! Integration tests: each starts the real server on a free port and
 //! talks to it over HTTP.
 
+mod abuse;
 mod auth;
 mod cancel;
 mod cli;
@@ -20,3 +21,4 @@ mod self_contained;
 mod startup;
 mod stripe_041;
 mod stripe_rust;
+mod tenants;
