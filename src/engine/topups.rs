@@ -110,9 +110,9 @@ impl Engine {
         description: Option<Option<String>>,
         metadata: Option<&MetadataUpdate>,
     ) -> Result<Changed<Topup>, DomainError> {
-        account
+        let (result, object) = account
             .topups
-            .update(id, |topup| {
+            .update_get(id, |topup| {
                 // The new metadata first: an error leaves the top-up as it was.
                 let metadata = metadata.map(|m| topup.metadata.updated(m)).transpose()?;
                 if let Some(m) = metadata {
@@ -121,12 +121,13 @@ impl Engine {
                 if let Some(d) = description {
                     topup.description = d;
                 }
-                Ok(Changed {
-                    object: Arc::new(topup.clone()),
-                    events: Vec::new(),
-                })
+                Ok::<_, DomainError>(())
             })
-            .unwrap_or_else(|| Err(not_found(id)))
+            .ok_or_else(|| not_found(id))?;
+        result.map(|()| Changed {
+            object,
+            events: Vec::new(),
+        })
     }
 
     /// Cancels a pending top-up (a request) or forces a move (the test
@@ -139,21 +140,16 @@ impl Engine {
         now: Millis,
         cause: &Cause,
     ) -> Result<Changed<Topup>, DomainError> {
-        let (result, follow_ups) = account
+        let ((result, follow_ups), object) = account
             .topups
-            .update(id, |topup| {
+            .update_get(id, |topup| {
                 let mut follow_ups = Vec::new();
-                let result = self
-                    .apply(account, topup, t, now, cause, &mut follow_ups)
-                    .map(|events| Changed {
-                        object: Arc::new(topup.clone()),
-                        events,
-                    });
+                let result = self.apply(account, topup, t, now, cause, &mut follow_ups);
                 (result, follow_ups)
             })
             .ok_or_else(|| not_found(id))?;
         self.schedule(account, follow_ups);
-        result
+        result.map(|events| Changed { object, events })
     }
 
     /// Settles the top-up `id` if it is still pending and due at `at`

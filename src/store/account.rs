@@ -1,7 +1,7 @@
 //! One account's world: a collection per kind of object, the ledger, the
 //! idempotency keys and the queue of what is due to happen to it.
 
-use super::collection::{Collection, IndexKey, Record, SortKey};
+use super::collection::{Collection, IndexKey, Keys, Record, SortKey};
 use super::idempotency::IdempotencyKeys;
 use crate::domain::balance_transaction::BalanceTransaction;
 use crate::domain::event::Event;
@@ -250,7 +250,7 @@ macro_rules! resource {
             fn sort_key(&self) -> SortKey {
                 (self.created, self.seq)
             }
-            fn index_keys(&self) -> Vec<IndexKey> {
+            fn index_keys(&self) -> Keys {
                 let $o = self;
                 $keys
             }
@@ -264,16 +264,16 @@ macro_rules! resource {
     };
 }
 
-resource!(Topup, topups, |t| vec![keys::topup_status(t.status)]);
+resource!(Topup, topups, |t| Keys::of([keys::topup_status(t.status)]));
 
-resource!(BalanceTransaction, balance_transactions, |t| vec![
+resource!(BalanceTransaction, balance_transactions, |t| Keys::of([
     keys::txn_type(t.kind),
     keys::txn_source(t.source.clone()),
     keys::txn_currency(t.currency),
-]);
+]));
 
 resource!(Event, events, |e| {
-    let mut k = vec![keys::event_type(e.kind)];
+    let mut k = Keys::of([keys::event_type(e.kind)]);
     if e.pending_webhooks > 0 {
         k.push(keys::event_undelivered());
     }

@@ -81,14 +81,47 @@ impl IndexKey {
     }
 }
 
+/// The secondary keys of one object: at most [`Keys::MAX`], held inline
+/// so that listing an object under them allocates nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keys {
+    items: [Option<IndexKey>; Keys::MAX],
+}
+
+impl Keys {
+    pub const MAX: usize = 4;
+
+    pub fn of<const N: usize>(keys: [IndexKey; N]) -> Keys {
+        let mut k = Keys::default();
+        for (slot, key) in k.items.iter_mut().zip(keys) {
+            *slot = Some(key);
+        }
+        k
+    }
+
+    pub fn push(&mut self, key: IndexKey) {
+        if let Some(slot) = self.items.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(key);
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &IndexKey> {
+        self.items.iter().flatten()
+    }
+
+    fn contains(&self, key: &IndexKey) -> bool {
+        self.iter().any(|k| k == key)
+    }
+}
+
 /// Objects that live in a [`Collection`].
 pub trait Record: Send + Sync + 'static {
     fn id(&self) -> &Arc<str>;
     fn sort_key(&self) -> SortKey;
     /// The secondary keys this object is listed under, in its current
     /// state. Most objects have none or one.
-    fn index_keys(&self) -> Vec<IndexKey> {
-        Vec::new()
+    fn index_keys(&self) -> Keys {
+        Keys::default()
     }
 }
 
@@ -146,8 +179,8 @@ impl<T: Record + Clone> Collection<T> {
         // The map entry exists before an index names it, so a list never
         // meets an id it cannot resolve (unless it was removed since).
         let mut ix = self.write();
-        for k in keys {
-            ix.by_key.insert((k, sort), id.clone());
+        for k in keys.iter() {
+            ix.by_key.insert((k.clone(), sort), id.clone());
         }
         ix.all.insert(sort, id);
         true
@@ -160,6 +193,11 @@ impl<T: Record + Clone> Collection<T> {
     /// Changes the object `id` under its lock, moving it between secondary
     /// indexes if its keys changed. `None` if there is no such object.
     pub fn update<R>(&self, id: &str, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        self.update_get(id, f).map(|(r, _)| r)
+    }
+
+    /// [`Collection::update`], also returning the object as it now is.
+    pub fn update_get<R>(&self, id: &str, f: impl FnOnce(&mut T) -> R) -> Option<(R, Arc<T>)> {
         let mut slot = self.map.get_mut(id)?;
         let entry = Arc::make_mut(&mut slot);
         let before = entry.index_keys();
@@ -171,11 +209,11 @@ impl<T: Record + Clone> Collection<T> {
             for k in before.iter().filter(|k| !after.contains(k)) {
                 ix.by_key.remove(&(k.clone(), sort));
             }
-            for k in after.into_iter().filter(|k| !before.contains(k)) {
-                ix.by_key.insert((k, sort), entry.id().clone());
+            for k in after.iter().filter(|k| !before.contains(k)) {
+                ix.by_key.insert((k.clone(), sort), entry.id().clone());
             }
         }
-        Some(result)
+        Some((result, slot.clone()))
     }
 
     /// A copy that shares every object with this one (until either
@@ -200,8 +238,8 @@ impl<T: Record + Clone> Collection<T> {
         let (_, item) = self.map.remove(id)?;
         let sort = item.sort_key();
         let mut ix = self.write();
-        for k in item.index_keys() {
-            ix.by_key.remove(&(k, sort));
+        for k in item.index_keys().iter() {
+            ix.by_key.remove(&(k.clone(), sort));
         }
         ix.all.remove(&sort);
         Some(Arc::unwrap_or_clone(item))
@@ -409,8 +447,8 @@ mod tests {
         fn sort_key(&self) -> SortKey {
             (self.created, self.seq)
         }
-        fn index_keys(&self) -> Vec<IndexKey> {
-            vec![IndexKey::fixed("color", self.color)]
+        fn index_keys(&self) -> Keys {
+            Keys::of([IndexKey::fixed("color", self.color)])
         }
     }
 
