@@ -12,7 +12,7 @@
 
 use crate::domain::list::{Cursor, PageRequest};
 use dashmap::DashMap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -40,6 +40,12 @@ impl KeyValue {
     }
 }
 
+impl std::hash::Hash for KeyValue {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
 impl PartialEq for KeyValue {
     fn eq(&self, other: &Self) -> bool {
         self.as_str() == other.as_str()
@@ -59,7 +65,7 @@ impl Ord for KeyValue {
 
 /// A secondary key an object is listed under: a filterable field's value,
 /// or its parent (a transfer's reversals). `field` names the index.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IndexKey {
     pub field: &'static str,
     pub value: KeyValue,
@@ -125,12 +131,37 @@ pub trait Record: Send + Sync + 'static {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Indexes {
     /// Every object, by sort key.
     all: BTreeMap<SortKey, Arc<str>>,
-    /// Every object under each of its secondary keys.
-    by_key: BTreeMap<(IndexKey, SortKey), Arc<str>>,
+    /// Every object under each of its secondary keys, by the key's number
+    /// (comparing numbers, not texts, on every insert and walk).
+    by_key: BTreeMap<(u32, SortKey), Arc<str>>,
+    /// The number of each secondary key ever used.
+    numbers: HashMap<IndexKey, u32, Hasher>,
+}
+
+impl Indexes {
+    fn number(&mut self, key: &IndexKey) -> u32 {
+        if let Some(n) = self.numbers.get(key) {
+            return *n;
+        }
+        let n = self.numbers.len() as u32;
+        self.numbers.insert(key.clone(), n);
+        n
+    }
+
+    fn add(&mut self, key: &IndexKey, sort: SortKey, id: Arc<str>) {
+        let n = self.number(key);
+        self.by_key.insert((n, sort), id);
+    }
+
+    fn drop_key(&mut self, key: &IndexKey, sort: SortKey) {
+        if let Some(n) = self.numbers.get(key) {
+            self.by_key.remove(&(*n, sort));
+        }
+    }
 }
 
 /// A map by id plus indexes by [`SortKey`].
@@ -180,7 +211,7 @@ impl<T: Record + Clone> Collection<T> {
         // meets an id it cannot resolve (unless it was removed since).
         let mut ix = self.write();
         for k in keys.iter() {
-            ix.by_key.insert((k.clone(), sort), id.clone());
+            ix.add(k, sort, id.clone());
         }
         ix.all.insert(sort, id);
         true
@@ -207,10 +238,10 @@ impl<T: Record + Clone> Collection<T> {
             let sort = entry.sort_key();
             let mut ix = self.write();
             for k in before.iter().filter(|k| !after.contains(k)) {
-                ix.by_key.remove(&(k.clone(), sort));
+                ix.drop_key(k, sort);
             }
             for k in after.iter().filter(|k| !before.contains(k)) {
-                ix.by_key.insert((k.clone(), sort), entry.id().clone());
+                ix.add(k, sort, entry.id().clone());
             }
         }
         Some((result, slot.clone()))
@@ -226,10 +257,7 @@ impl<T: Record + Clone> Collection<T> {
         }
         Collection {
             map,
-            indexes: RwLock::new(Indexes {
-                all: ix.all.clone(),
-                by_key: ix.by_key.clone(),
-            }),
+            indexes: RwLock::new(ix.clone()),
         }
     }
 
@@ -239,7 +267,7 @@ impl<T: Record + Clone> Collection<T> {
         let sort = item.sort_key();
         let mut ix = self.write();
         for k in item.index_keys().iter() {
-            ix.by_key.remove(&(k.clone(), sort));
+            ix.drop_key(k, sort);
         }
         ix.all.remove(&sort);
         Some(Arc::unwrap_or_clone(item))
@@ -365,12 +393,12 @@ impl<T: Record + Clone> Collection<T> {
         } else {
             // The first CHUNK of each key's walk; merged and cut below.
             for key in keys {
-                let from = map_bound(lo, |s| (key.clone(), s), (key.clone(), (i64::MIN, 0)));
-                let to = map_bound(
-                    hi,
-                    |s| (key.clone(), s),
-                    (key.clone(), (i64::MAX, u64::MAX)),
-                );
+                // A key never used lists nothing.
+                let Some(&n) = ix.numbers.get(key) else {
+                    continue;
+                };
+                let from = map_bound(lo, |s| (n, s), (n, (i64::MIN, 0)));
+                let to = map_bound(hi, |s| (n, s), (n, (i64::MAX, u64::MAX)));
                 let range = ix.by_key.range((from, to)).map(|((_, k), id)| (*k, id));
                 if ascending {
                     take(&mut range.into_iter());

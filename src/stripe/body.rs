@@ -54,11 +54,8 @@ pub async fn form(req: &HttpRequest, payload: web::Payload) -> Result<Params, Ap
         .map_err(|_| timed_out(limit))??;
     let mut params = query(req)?;
     if !body.is_empty() {
-        let ct = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .unwrap_or_default();
+        let raw = req.headers().get(CONTENT_TYPE).map(|v| v.as_bytes());
+        let ct = String::from_utf8_lossy(raw.unwrap_or_default());
         let mut parts = ct.split(';');
         let essence = parts.next().unwrap_or("").trim();
         if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
