@@ -54,6 +54,18 @@ pub struct Config {
     pub max_connections: usize,
     /// How long a graceful stop waits for in-flight requests.
     pub shutdown_timeout: Duration,
+    /// Endpoints that receive every account's events (`--webhook`).
+    pub webhooks: Vec<String>,
+    /// An endpoint that receives every account's events, with a line
+    /// printed per delivery (`--forward-to`).
+    pub forward_to: Option<String>,
+    /// The secret command-line endpoints' deliveries are signed with;
+    /// `None` derives one from the seed.
+    pub webhook_secret: Option<String>,
+    /// How long a delivery may take before it counts as failed.
+    pub webhook_timeout: Duration,
+    /// Retries after a failed delivery.
+    pub webhook_retries: u32,
 }
 
 impl Default for Config {
@@ -80,6 +92,11 @@ impl Default for Config {
             body_timeout: Duration::from_secs(10),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_timeout: Duration::from_secs(10),
+            webhooks: Vec::new(),
+            forward_to: None,
+            webhook_secret: None,
+            webhook_timeout: Duration::from_secs(5),
+            webhook_retries: 3,
         }
     }
 }
@@ -175,6 +192,26 @@ pub struct Cli {
     /// exiting.
     #[arg(long, env = "TOPUPS_MOCK_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = duration_arg)]
     pub shutdown_timeout: Duration,
+    /// An endpoint that receives every account's events, signed with
+    /// --webhook-secret (repeatable; env: comma-separated).
+    #[arg(long = "webhook", env = "TOPUPS_MOCK_WEBHOOK", value_delimiter = ',')]
+    pub webhooks: Vec<String>,
+    /// Like --webhook, and prints a line per delivery, as
+    /// `stripe listen --forward-to` does.
+    #[arg(long, env = "TOPUPS_MOCK_FORWARD_TO")]
+    pub forward_to: Option<String>,
+    /// The signing secret of --webhook and --forward-to (`whsec_...`;
+    /// default: derived from --seed, printed at start-up).
+    #[arg(long, env = "TOPUPS_MOCK_WEBHOOK_SECRET")]
+    pub webhook_secret: Option<String>,
+    /// How long a webhook delivery may take before it counts as failed.
+    #[arg(long, env = "TOPUPS_MOCK_WEBHOOK_TIMEOUT", default_value = "5s", value_parser = duration_arg)]
+    pub webhook_timeout: Duration,
+    /// Retries after a failed delivery (1 minute, 1 hour, 4 hours, then
+    /// doubling, on the account's clock).
+    #[arg(long, env = "TOPUPS_MOCK_WEBHOOK_RETRIES", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub webhook_retries: u32,
     /// Log filter: error, warn, info (one line per request), debug, trace;
     /// or per module, e.g. `warn,topups_mock=info`.
     #[arg(long, env = "TOPUPS_MOCK_LOG_LEVEL", default_value = "info", value_parser = log_filter)]
@@ -208,6 +245,11 @@ impl Cli {
             body_timeout: self.body_timeout,
             max_connections: self.max_connections,
             shutdown_timeout: self.shutdown_timeout,
+            webhooks: self.webhooks,
+            forward_to: self.forward_to,
+            webhook_secret: self.webhook_secret,
+            webhook_timeout: self.webhook_timeout,
+            webhook_retries: self.webhook_retries,
         }
     }
 }

@@ -4,8 +4,10 @@ use crate::config::Config;
 use crate::domain::ids::splitmix64;
 use crate::domain::planner::{Planner, Rules};
 use crate::domain::time::millis;
-use crate::engine::{Engine, EngineConfig};
+use crate::domain::webhook::Url;
+use crate::engine::{Engine, EngineConfig, GlobalEndpoint};
 use crate::faults::{FaultPlan, Faults};
+use crate::stripe::Dispatcher;
 use crate::stripe::{self, AppState};
 use crate::{clock, fixtures, scenario};
 use actix_web::middleware::from_fn;
@@ -30,6 +32,20 @@ fn bind_error(host: &str, port: u16, e: std::io::Error) -> std::io::Error {
         _ => format!("cannot listen on {addr}: {e}"),
     };
     std::io::Error::new(e.kind(), message)
+}
+
+/// The signing secret of command-line endpoints when none is given:
+/// `whsec_` and 32 characters drawn from the seed, so a seeded server
+/// keeps its secret across restarts.
+fn derived_secret(seed: u64) -> String {
+    let mut state = seed ^ 0x7768_7365_6372_6574;
+    let mut s = String::from("whsec_");
+    while s.len() < 6 + 32 {
+        state = splitmix64(state);
+        let v = (state % 36) as u8;
+        s.push(char::from(if v < 10 { b'0' + v } else { b'a' + v - 10 }));
+    }
+    s
 }
 
 /// Starts servers.
@@ -81,6 +97,24 @@ impl Server {
         let listener = TcpListener::bind((config.host.as_str(), config.port))
             .map_err(|e| bind_error(&config.host, config.port, e))?;
         let addr = listener.local_addr()?;
+        let secret: Arc<str> = match &config.webhook_secret {
+            Some(s) => Arc::from(s.as_str()),
+            None => Arc::from(derived_secret(seed)),
+        };
+        let mut urls: Vec<&String> = config.webhooks.iter().collect();
+        urls.extend(config.forward_to.iter());
+        let webhooks = urls
+            .into_iter()
+            .map(|u| {
+                Url::parse(u, "--webhook")
+                    .map(|url| GlobalEndpoint {
+                        url,
+                        secret: secret.clone(),
+                    })
+                    .map_err(|e| invalid(format!("--webhook / --forward-to: {}", e.message)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let has_webhooks = !webhooks.is_empty();
         let engine = Arc::new(Engine::new(EngineConfig {
             clock: config.clock,
             seed,
@@ -89,7 +123,18 @@ impl Server {
             api_version: Arc::from(config.api_version.as_str()),
             fixtures,
             max_accounts: config.max_accounts,
+            webhooks,
+            webhook_retries: config.webhook_retries,
         }));
+        engine.set_outbox(Arc::new(Dispatcher::new(
+            &engine,
+            config.webhook_timeout,
+            config.forward_to.is_some(),
+        )));
+        if has_webhooks {
+            // As `stripe listen` says it, so the same habits work.
+            println!("Ready! Your webhook signing secret is {secret}");
+        }
         let state = web::Data::new(AppState {
             engine: engine.clone(),
             faults: FaultPlan::new(faults, scenario.routes, seed),
@@ -139,6 +184,28 @@ impl ServerHandle {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How many webhook delivery attempts have finished.
+    pub fn webhook_attempts(&self) -> u64 {
+        self.engine.attempts_made()
+    }
+
+    /// Waits, without sleeping on a guess, until at least `n` webhook
+    /// delivery attempts have finished since the server started, or
+    /// `timeout` passes; returns the count.
+    pub async fn wait_for_webhook_attempts(&self, n: u64, timeout: Duration) -> u64 {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.engine.attempted();
+            let made = self.engine.attempts_made();
+            if made >= n {
+                return made;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.engine.attempts_made();
+            }
+        }
     }
 
     /// The server's current time, in milliseconds since the epoch.

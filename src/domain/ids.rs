@@ -52,16 +52,28 @@ pub enum IdKind {
     Topup,
     BalanceTransaction,
     Event,
+    WebhookEndpoint,
+    WebhookSecret,
 }
 
 impl IdKind {
-    const COUNT: usize = 3;
+    const COUNT: usize = 5;
 
     pub fn prefix(self) -> &'static str {
         match self {
             IdKind::Topup => "tu_",
             IdKind::BalanceTransaction => "txn_",
             IdKind::Event => "evt_",
+            IdKind::WebhookEndpoint => "we_",
+            IdKind::WebhookSecret => "whsec_",
+        }
+    }
+
+    /// Characters after the prefix.
+    fn len(self) -> usize {
+        match self {
+            IdKind::WebhookSecret => 32,
+            _ => 24,
         }
     }
 
@@ -99,8 +111,10 @@ impl IdGenerator {
             IdKind::Topup => self.seed,
             IdKind::BalanceTransaction => self.seed ^ 0x7478_6e5f,
             IdKind::Event => self.seed ^ 0x6576_745f,
+            IdKind::WebhookEndpoint => self.seed ^ 0x0077_655f,
+            IdKind::WebhookSecret => self.seed ^ 0x7768_7365_635f,
         };
-        (n, draw(kind.prefix(), stream, n, 24))
+        (n, draw(kind.prefix(), stream, n, kind.len()))
     }
 
     /// `req_` + 14 alphanumerics, as Stripe's request ids. Made on every

@@ -20,6 +20,7 @@ impl Engine {
     ) -> Arc<str> {
         let (seq, id) = self.next_id(IdKind::Event);
         let created = floor_seconds(at);
+        let targets = self.targets(account, kind);
         account.events.insert(Event {
             id: id.clone(),
             kind,
@@ -29,8 +30,9 @@ impl Engine {
             request: cause.clone(),
             account: account.id.connected.clone(),
             api_version: self.api_version.clone(),
-            pending_webhooks: 0,
+            pending_webhooks: targets.len() as u32,
         });
+        self.send_all(account, &id, targets);
         let cutoff = floor_seconds(at.saturating_sub(RETENTION));
         account
             .events

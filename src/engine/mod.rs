@@ -7,8 +7,12 @@
 mod balance;
 mod events;
 mod topups;
+mod webhooks;
 
 pub use topups::NewTopup;
+pub use webhooks::{
+    Attempt, Delivery, DeliveryParts, EndpointUpdate, GlobalEndpoint, NewEndpoint, Outbox, Target,
+};
 
 use crate::clock::{Clock, ClockMode};
 use crate::domain::error::DomainError;
@@ -18,8 +22,9 @@ use crate::domain::time::Millis;
 use crate::domain::topup::{Outcome, Topup, TopupStatus};
 use crate::scheduler::Scheduler;
 use crate::store::{Account, AccountId, Job, JobsGuard, Store};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::Notify;
 
 /// What a change produced: the object as it now is, and the events it
 /// emitted (already in the account's event log).
@@ -42,6 +47,10 @@ pub struct EngineConfig {
     pub fixtures: Vec<Topup>,
     /// How many accounts may exist at once.
     pub max_accounts: usize,
+    /// Endpoints receiving every account's events.
+    pub webhooks: Vec<GlobalEndpoint>,
+    /// Retries after a failed delivery attempt.
+    pub webhook_retries: u32,
 }
 
 pub struct Engine {
@@ -57,6 +66,11 @@ pub struct Engine {
     /// accounts answer from it; the first write forks it.
     template: Arc<Account>,
     max_accounts: usize,
+    webhooks: Vec<GlobalEndpoint>,
+    webhook_retries: u32,
+    outbox: OnceLock<Arc<dyn Outbox>>,
+    attempts_made: AtomicU64,
+    attempted: Notify,
 }
 
 /// Jobs that a change queued for later, pushed once the object's lock is
@@ -79,6 +93,11 @@ impl Engine {
             scheduler: Scheduler::default(),
             template: Arc::new(Account::new(template_id.clone())),
             max_accounts: config.max_accounts,
+            webhooks: config.webhooks,
+            webhook_retries: config.webhook_retries,
+            outbox: OnceLock::new(),
+            attempts_made: AtomicU64::new(0),
+            attempted: Notify::new(),
         };
         let now = engine.clock.now();
         let template = Arc::new(engine.seeded(template_id, &config.fixtures, now));
@@ -87,6 +106,11 @@ impl Engine {
         }
         engine.template = template;
         engine
+    }
+
+    /// Where deliveries go; set once, when the server starts.
+    pub fn set_outbox(&self, outbox: Arc<dyn Outbox>) {
+        let _ = self.outbox.set(outbox);
     }
 
     /// A `req_...` id for a request.
@@ -221,6 +245,12 @@ impl Engine {
                 }
                 Job::FundsAvailable => {
                     self.funds_available(account, at);
+                    Vec::new()
+                }
+                Job::Deliver(d) => {
+                    if let Some(outbox) = self.outbox.get() {
+                        outbox.send(*d);
+                    }
                     Vec::new()
                 }
             };

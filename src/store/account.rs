@@ -8,8 +8,10 @@ use crate::domain::event::Event;
 use crate::domain::ledger::{Balance, Ledger};
 use crate::domain::time::Millis;
 use crate::domain::topup::Topup;
+use crate::domain::webhook::WebhookEndpoint;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -28,6 +30,50 @@ pub trait Resource: Record + Clone {
     fn collection(account: &Account) -> &Collection<Self>;
 }
 
+/// Where an event is delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A registered endpoint, held by `owner` (the event's account, or its
+    /// platform for a `connect` endpoint).
+    Endpoint { owner: AccountId, id: Arc<str> },
+    /// An endpoint given on the command line, receiving every account's
+    /// events.
+    Global(usize),
+}
+
+/// One attempt to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub account: AccountId,
+    pub event: Arc<str>,
+    pub target: Target,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+}
+
+/// What happened to one attempt.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub delivery: Delivery,
+    /// The endpoint's URL when it was sent.
+    pub url: Box<str>,
+    /// The status the endpoint answered, if it answered.
+    pub status: Option<u16>,
+    /// Why it failed without an answer (refused, timed out, injected).
+    pub error: Option<Box<str>>,
+    pub duration_ms: u64,
+    /// The account's time.
+    pub at: Millis,
+    /// When the next attempt is due, if there is one.
+    pub next_at: Option<Millis>,
+}
+
+impl Attempt {
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
 /// Something due to happen to an account at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
@@ -35,6 +81,8 @@ pub enum Job {
     Settle(Arc<str>),
     /// Funds become available: the balance changes without a request.
     FundsAvailable,
+    /// A webhook delivery is retried.
+    Deliver(Box<Delivery>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +193,9 @@ pub struct Account {
     ledger: Mutex<Ledger>,
     pub idempotency: IdempotencyKeys,
     pub jobs: Jobs,
+    pub webhook_endpoints: Collection<WebhookEndpoint>,
+    /// Every webhook delivery attempt, oldest first (capped).
+    deliveries: Mutex<VecDeque<Attempt>>,
     /// How far this account's clock runs ahead of the server's: shared by
     /// an API key's account and its connected accounts, and moved only by
     /// their own advances.
@@ -161,8 +212,17 @@ impl Account {
             ledger: Mutex::new(Ledger::default()),
             idempotency: IdempotencyKeys::default(),
             jobs: Jobs::default(),
+            webhook_endpoints: Collection::default(),
+            deliveries: Mutex::default(),
             clock_offset: Arc::default(),
         }
+    }
+
+    /// The log of delivery attempts, oldest first.
+    pub fn deliveries(&self) -> MutexGuard<'_, VecDeque<Attempt>> {
+        self.deliveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A new account `id` that starts as this one is now (the shared
@@ -179,6 +239,8 @@ impl Account {
             ledger: Mutex::new(self.ledger().clone()),
             idempotency: IdempotencyKeys::default(),
             jobs,
+            webhook_endpoints: Collection::default(),
+            deliveries: Mutex::default(),
             clock_offset,
         }
     }
@@ -271,6 +333,8 @@ resource!(BalanceTransaction, balance_transactions, |t| Keys::of([
     keys::txn_source(t.source.clone()),
     keys::txn_currency(t.currency),
 ]));
+
+resource!(WebhookEndpoint, webhook_endpoints, |_e| Keys::default());
 
 resource!(Event, events, |e| {
     let mut k = Keys::of([keys::event_type(e.kind)]);

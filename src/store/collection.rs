@@ -261,6 +261,14 @@ impl<T: Record + Clone> Collection<T> {
         }
     }
 
+    /// Calls `f` with every object, in no order (for small collections,
+    /// such as an account's webhook endpoints).
+    pub fn for_each(&self, mut f: impl FnMut(&T)) {
+        for e in self.map.iter() {
+            f(e.value());
+        }
+    }
+
     /// Removes the object `id`, returning it.
     pub fn remove(&self, id: &str) -> Option<T> {
         let (_, item) = self.map.remove(id)?;

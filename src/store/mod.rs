@@ -5,7 +5,7 @@ mod account;
 mod collection;
 mod idempotency;
 
-pub use account::{keys, Account, AccountId, Job, JobsGuard, Resource};
+pub use account::{keys, Account, AccountId, Attempt, Delivery, Job, JobsGuard, Resource, Target};
 pub use collection::IndexKey;
 pub use idempotency::{Begin, Refusal, Saved};
 

@@ -10,8 +10,9 @@ use super::resource::{self, Ctx, StripeObject};
 use crate::domain::error::DomainError;
 use crate::domain::event::{Event, EventTypes, Snapshot, RETENTION};
 use crate::domain::list::PageRequest;
-use crate::domain::time::floor_seconds;
+use crate::domain::time::{floor_seconds, Millis};
 use crate::json::ObjectWriter;
+use crate::store::Account;
 use crate::store::{keys, IndexKey};
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -24,30 +25,45 @@ impl StripeObject for Event {
     const EXPANDABLE: &'static [&'static str] = &[];
 
     fn write_json(&self, out: &mut Vec<u8>, ctx: &Ctx<'_>, _: &Expand) {
+        write_event(self, out, ctx, &self.api_version);
+    }
+}
+
+/// The event as a webhook delivers it: rendered with the endpoint's API
+/// version when it has one.
+pub fn event_json(event: &Event, account: &Account, now: Millis, version: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    let ctx = Ctx { account, now };
+    write_event(event, &mut out, &ctx, version.unwrap_or(&event.api_version));
+    out
+}
+
+fn write_event(this: &Event, out: &mut Vec<u8>, ctx: &Ctx<'_>, api_version: &str) {
+    {
         let mut w = ObjectWriter::new(out);
-        w.str("id", &self.id).str("object", Self::OBJECT);
-        if let Some(acct) = &self.account {
+        w.str("id", &this.id).str("object", Event::OBJECT);
+        if let Some(acct) = &this.account {
             w.str("account", acct);
         }
-        w.str("api_version", &self.api_version)
-            .int("created", self.created)
+        w.str("api_version", api_version)
+            .int("created", this.created)
             .object("data", |d| {
                 let mut object = Vec::with_capacity(512);
                 // The snapshot as it was: rendered without expansions,
                 // as Stripe renders event data.
-                match &self.object {
+                match &this.object {
                     Snapshot::Topup(t) => t.write_json(&mut object, ctx, &Expand::default()),
                     Snapshot::Balance(b) => write_balance(&mut object, b),
                 }
                 d.raw("object", &object);
             })
             .bool("livemode", false)
-            .int("pending_webhooks", i64::from(self.pending_webhooks))
+            .int("pending_webhooks", i64::from(this.pending_webhooks))
             .object("request", |r| {
-                r.opt_str("id", self.request.request_id.as_deref())
-                    .opt_str("idempotency_key", self.request.idempotency_key.as_deref());
+                r.opt_str("id", this.request.request_id.as_deref())
+                    .opt_str("idempotency_key", this.request.idempotency_key.as_deref());
             })
-            .str("type", self.kind.as_str())
+            .str("type", this.kind.as_str())
             .end();
     }
 }

@@ -15,6 +15,8 @@ mod resource;
 mod respond;
 mod test_helpers;
 mod topups;
+mod webhook_endpoints;
+mod webhooks;
 
 use crate::config::{is_api_version, DEFAULT_API_VERSION};
 use crate::engine::Engine;
@@ -28,6 +30,8 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use error::ApiError;
 use std::sync::Arc;
 use std::time::Instant;
+
+pub use webhooks::Dispatcher;
 
 /// What every Stripe handler shares.
 pub struct AppState {
@@ -66,6 +70,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         resource(&["/v1/balance_transactions/{id}", "/v1/balance/history/{id}"])
             .route(web::get().to(balance::retrieve)),
+    )
+    .service(
+        resource(&["/v1/webhook_endpoints"])
+            .route(web::get().to(webhook_endpoints::list))
+            .route(web::post().to(webhook_endpoints::create)),
+    )
+    .service(
+        resource(&["/v1/webhook_endpoints/{id}"])
+            .route(web::get().to(webhook_endpoints::retrieve))
+            .route(web::post().to(webhook_endpoints::update))
+            .route(web::delete().to(webhook_endpoints::delete)),
+    )
+    .service(
+        resource(&["/v1/test_helpers/webhook_deliveries"])
+            .route(web::get().to(test_helpers::deliveries)),
+    )
+    .service(
+        resource(&["/v1/test_helpers/events/{id}/resend"])
+            .route(web::post().to(test_helpers::resend)),
     )
     .service(resource(&["/v1/events"]).route(web::get().to(events::list)))
     .service(resource(&["/v1/events/{id}"]).route(web::get().to(events::retrieve)))

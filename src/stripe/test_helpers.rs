@@ -13,8 +13,9 @@ use super::respond::json_bytes;
 use crate::clock::ClockMode;
 use crate::domain::error::DomainError;
 use crate::domain::failure::FailureCode;
+use crate::domain::time::ceil_seconds;
 use crate::domain::topup::{Topup, Transition};
-use crate::engine::Engine;
+use crate::engine::{Engine, Target};
 use crate::json::ObjectWriter;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -148,4 +149,64 @@ pub async fn reset(
     Ok(json_bytes(
         br#"{"object":"test_helpers.reset","reset":true}"#.to_vec(),
     ))
+}
+
+/// `GET /v1/test_helpers/webhook_deliveries`: every delivery attempt of the
+/// calling account's events, newest first (`event=evt_...` to narrow it,
+/// `limit` up to 100).
+pub async fn deliveries(req: HttpRequest, auth: Authed) -> Result<HttpResponse, ApiError> {
+    let mut p = body::query(&req)?;
+    let event = p.take_non_empty("event")?;
+    let limit = match p.take("limit") {
+        Some(v) => crate::domain::list::Limit::parse(v.into_integer("limit")?)?.get(),
+        None => 100,
+    };
+    p.reject_unknown()?;
+    let log = auth.account.deliveries();
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"{\"object\":\"list\",\"data\":[");
+    let picked = log
+        .iter()
+        .rev()
+        .filter(|a| event.as_deref().is_none_or(|e| *a.delivery.event == *e));
+    for (i, a) in picked.take(limit).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let endpoint = match &a.delivery.target {
+            Target::Endpoint { id, .. } => id.to_string(),
+            Target::Global(n) => format!("command-line/{n}"),
+        };
+        let mut w = ObjectWriter::new(&mut out);
+        w.str("object", "test_helpers.webhook_delivery")
+            .str("event", &a.delivery.event)
+            .str("endpoint", &endpoint)
+            .str("url", &a.url)
+            .int("attempt", i64::from(a.delivery.attempt))
+            .opt_int("status", a.status.map(i64::from))
+            .opt_str("error", a.error.as_deref())
+            .bool("succeeded", a.succeeded())
+            .int("duration_ms", a.duration_ms as i64)
+            .int("created", a.at.div_euclid(1000))
+            .opt_int("next_attempt", a.next_at.map(ceil_seconds))
+            .end();
+    }
+    out.extend_from_slice(b"],\"has_more\":false,\"url\":\"/v1/test_helpers/webhook_deliveries\"}");
+    Ok(json_bytes(out))
+}
+
+/// `POST /v1/test_helpers/events/{id}/resend`: delivers the event again to
+/// every endpoint that wants it now (as `stripe events resend`).
+pub async fn resend(
+    req: HttpRequest,
+    auth: Authed,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    body::form(&req, payload).await?.reject_unknown()?;
+    if !auth.exists {
+        return Err(DomainError::no_such("event", &id, "id").into());
+    }
+    let event = auth.engine.resend(&auth.account, &id)?;
+    Ok(json_bytes(event.to_json(&auth.ctx(), &Expand::default())))
 }

@@ -22,3 +22,4 @@ mod startup;
 mod stripe_041;
 mod stripe_rust;
 mod tenants;
+mod webhooks;

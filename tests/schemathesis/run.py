@@ -55,7 +55,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests" / "sdk" / "python"))
 from support import MockServer, server_bin  # noqa: E402
 API_KEY = "sk_test_schemathesis_0000000000"
 # The operations the mock implements.
-INCLUDE_PATH_REGEX = r"^/v1/(topups|balance|balance_transactions)(/|$)"
+INCLUDE_PATH_REGEX = r"^/v1/(topups|balance|balance_transactions|events)(/|$)"
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 MAX_EXAMPLES = 50
 CURRENCIES = ["usd", "eur", "gbp", "jpy"]

@@ -37,20 +37,44 @@ const DROP: [&str; 4] = ["description", "title", "nullable", "format"];
 
 /// Schemas of the mock's own objects, which Stripe's spec does not have.
 fn mock_schemas() -> Vec<(&'static str, Value)> {
-    vec![(
-        "test_helpers.mock_clock",
-        json!({
-            "type": "object",
-            "required": ["object", "mode", "now", "now_ms"],
-            "properties": {
-                "object": {"const": "test_helpers.mock_clock"},
-                "mode": {"enum": ["manual", "real"]},
-                "now": {"type": "integer"},
-                "now_ms": {"type": "integer"},
-                "fired": {"type": "integer", "minimum": 0},
-            },
-        }),
-    )]
+    vec![
+        (
+            "test_helpers.mock_clock",
+            json!({
+                "type": "object",
+                "required": ["object", "mode", "now", "now_ms"],
+                "properties": {
+                    "object": {"const": "test_helpers.mock_clock"},
+                    "mode": {"enum": ["manual", "real"]},
+                    "now": {"type": "integer"},
+                    "now_ms": {"type": "integer"},
+                    "fired": {"type": "integer", "minimum": 0},
+                },
+            }),
+        ),
+        (
+            "test_helpers.webhook_delivery",
+            json!({
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["object", "event", "endpoint", "url", "attempt", "status", "error",
+                             "succeeded", "duration_ms", "created", "next_attempt"],
+                "properties": {
+                    "object": {"const": "test_helpers.webhook_delivery"},
+                    "event": {"type": "string", "pattern": "^evt_"},
+                    "endpoint": {"type": "string"},
+                    "url": {"type": "string"},
+                    "attempt": {"type": "integer", "minimum": 1},
+                    "status": {"type": ["integer", "null"]},
+                    "error": {"type": ["string", "null"]},
+                    "succeeded": {"type": "boolean"},
+                    "duration_ms": {"type": "integer", "minimum": 0},
+                    "created": {"type": "integer"},
+                    "next_attempt": {"type": ["integer", "null"]},
+                },
+            }),
+        ),
+    ]
 }
 
 pub fn spec_path() -> PathBuf {
@@ -250,6 +274,17 @@ impl OpenApiValidator {
             return self.check(&op.key, Some(&op.schema), body, &where_);
         }
         let obj = body["object"].as_str();
+        if let (true, Some("list")) = (collapsed.starts_with("/v1/test_helpers/"), obj) {
+            // A mock-only list: each item against its object's schema.
+            for item in body["data"].as_array().into_iter().flatten() {
+                let name = item["object"].as_str().unwrap_or_default();
+                if self.defs.get(name).is_none() {
+                    return Err(format!("{where_}: no schema for list items {name:?}"));
+                }
+                self.check(&named_key(name), None, item, &where_)?;
+            }
+            return Ok("list".to_string());
+        }
         if let (true, Some(obj)) = (collapsed.starts_with("/v1/test_helpers/"), obj) {
             if self.defs.get(obj).is_some() {
                 return self.check(&named_key(obj), None, body, &where_);

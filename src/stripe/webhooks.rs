@@ -1,0 +1,204 @@
+//! Delivering events to webhook endpoints as Stripe does: the event JSON,
+//! `Stripe-Signature: t=...,v1=...` (HMAC-SHA256 of `t.body` keyed with the
+//! secret's bytes, `t` the wall clock even on a manual clock, as the SDKs
+//! compare it with theirs), re-signed on every attempt. One queue and one
+//! task per endpoint, so an endpoint gets its events in order and a slow or
+//! dead one holds up no other, and never the API.
+
+use super::events::event_json;
+use crate::clock::wall_millis;
+use crate::engine::{Attempt, Delivery, DeliveryParts, Engine, Outbox, Target};
+use dashmap::DashMap;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Deliveries waiting per endpoint at most; past that an attempt fails at
+/// once (and is retried on schedule).
+const QUEUE: usize = 1024;
+
+const USER_AGENT: &str = "Stripe/1.0 (+https://stripe.com/docs/webhooks)";
+
+/// `t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+pub fn signature(secret: &str, t: i64, body: &[u8]) -> String {
+    // HMAC takes a key of any length.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let digest = mac.finalize().into_bytes();
+    let mut out = format!("t={t},v1=");
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// Sends deliveries over HTTP.
+pub struct Dispatcher {
+    engine: Weak<Engine>,
+    client: reqwest::Client,
+    queues: DashMap<String, mpsc::Sender<Delivery>>,
+    runtime: tokio::runtime::Handle,
+    /// Print a line per delivery, as `stripe listen --forward-to` does.
+    print: bool,
+}
+
+impl Dispatcher {
+    pub fn new(engine: &Arc<Engine>, timeout: Duration, print: bool) -> Arc<Dispatcher> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(USER_AGENT)
+            .build()
+            .unwrap_or_default();
+        Arc::new(Dispatcher {
+            engine: Arc::downgrade(engine),
+            client,
+            queues: DashMap::new(),
+            runtime: tokio::runtime::Handle::current(),
+            print,
+        })
+    }
+
+    fn queue_of(self: &Arc<Self>, target: &Target) -> mpsc::Sender<Delivery> {
+        let key = match target {
+            Target::Global(i) => format!("global/{i}"),
+            Target::Endpoint { id, .. } => id.to_string(),
+        };
+        if let Some(q) = self.queues.get(&key) {
+            return q.clone();
+        }
+        self.queues
+            .entry(key)
+            .or_insert_with(|| {
+                let (tx, mut rx) = mpsc::channel::<Delivery>(QUEUE);
+                let me = Arc::downgrade(self);
+                self.runtime.spawn(async move {
+                    while let Some(d) = rx.recv().await {
+                        let Some(me) = me.upgrade() else { return };
+                        me.attempt(d).await;
+                    }
+                });
+                tx
+            })
+            .clone()
+    }
+
+    async fn attempt(&self, d: Delivery) {
+        let Some(engine) = self.engine.upgrade() else {
+            return;
+        };
+        let Some(DeliveryParts {
+            account,
+            event,
+            url,
+            secret,
+            api_version: version,
+        }) = engine.delivery_parts(&d)
+        else {
+            return;
+        };
+        let body = event_json(
+            &event,
+            &account,
+            engine.now_of(&account),
+            version.as_deref(),
+        );
+        let t = wall_millis().div_euclid(1000);
+        if self.print {
+            println!("--> {} [{}]", event.kind.as_str(), event.id);
+        }
+        let started = Instant::now();
+        let result = self
+            .client
+            .post(url.as_ref())
+            .header("content-type", "application/json; charset=utf-8")
+            .header("stripe-signature", signature(&secret, t, &body))
+            .body(body)
+            .send()
+            .await;
+        let (status, error) = match result {
+            Ok(res) => (Some(res.status().as_u16()), None),
+            Err(e) => (None, Some(describe(&e).into())),
+        };
+        if self.print {
+            match (status, &error) {
+                (Some(s), _) => println!("<-- [{s}] POST {url} [{}]", event.id),
+                (None, Some(e)) => println!("<-- [ERROR] POST {url} [{}]: {e}", event.id),
+                (None, None) => {}
+            }
+        }
+        engine.record_attempt(
+            &account,
+            Attempt {
+                delivery: d,
+                url,
+                status,
+                error,
+                duration_ms: started.elapsed().as_millis() as u64,
+                at: 0,
+                next_at: None,
+            },
+        );
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection refused or unreachable".into()
+    } else {
+        "the request failed".into()
+    }
+}
+
+impl Outbox for Arc<Dispatcher> {
+    fn send(&self, delivery: Delivery) {
+        let queue = self.queue_of(&delivery.target);
+        if let Err(mpsc::error::TrySendError::Full(d)) = queue.try_send(delivery) {
+            // The endpoint is this far behind: count the attempt as failed,
+            // so it is retried on schedule, without waiting here.
+            let me = self.clone();
+            self.runtime.spawn(async move {
+                if let Some(engine) = me.engine.upgrade() {
+                    if let Some(parts) = engine.delivery_parts(&d) {
+                        let (account, url) = (parts.account, parts.url);
+                        engine.record_attempt(
+                            &account,
+                            Attempt {
+                                delivery: d,
+                                url,
+                                status: None,
+                                error: Some("the endpoint's queue is full".into()),
+                                duration_ms: 0,
+                                at: 0,
+                                next_at: None,
+                            },
+                        );
+                    }
+                }
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signature_matches_stripes_scheme() {
+        // Stripe's documented scheme, checked against a value computed
+        // independently: HMAC-SHA256("whsec_test", "1700000000.{}").
+        let s = super::signature("whsec_test", 1_700_000_000, b"{}");
+        assert_eq!(
+            s,
+            "t=1700000000,v1=35495024f4ef3f94e5a93e22221544c4b75e9a42300cd965ab81cb85cd994e91"
+        );
+    }
+}
