@@ -4,7 +4,7 @@
 use crate::clock::ClockMode;
 use crate::domain::failure::FailureCode;
 use crate::domain::time::duration_arg;
-use crate::faults::{ErrorStatus, Latency};
+use crate::faults::{ErrorStatus, Latency, WebhookFaults};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
@@ -66,6 +66,8 @@ pub struct Config {
     pub webhook_timeout: Duration,
     /// Retries after a failed delivery.
     pub webhook_retries: u32,
+    /// Faults of webhook delivery.
+    pub webhook_faults: WebhookFaults,
 }
 
 impl Default for Config {
@@ -97,6 +99,7 @@ impl Default for Config {
             webhook_secret: None,
             webhook_timeout: Duration::from_secs(5),
             webhook_retries: 3,
+            webhook_faults: WebhookFaults::default(),
         }
     }
 }
@@ -212,6 +215,19 @@ pub struct Cli {
     #[arg(long, env = "TOPUPS_MOCK_WEBHOOK_RETRIES", default_value_t = 3,
           value_parser = clap::value_parser!(u32).range(0..=20))]
     pub webhook_retries: u32,
+    /// Share (0..1) of webhook attempts the mock fails itself (they are
+    /// retried on schedule).
+    #[arg(long, env = "TOPUPS_MOCK_WEBHOOK_FAILURE_RATE", default_value_t = 0.0, value_parser = share)]
+    pub webhook_failure_rate: f64,
+    /// Wait before each webhook attempt, e.g. `200ms`.
+    #[arg(long, env = "TOPUPS_MOCK_WEBHOOK_DELAY", value_parser = duration_arg)]
+    pub webhook_delay: Option<Duration>,
+    /// Share (0..1) of webhook deliveries sent twice.
+    #[arg(long, env = "TOPUPS_MOCK_WEBHOOK_DUPLICATE_RATE", default_value_t = 0.0, value_parser = share)]
+    pub webhook_duplicate_rate: f64,
+    /// Deliver the events an endpoint has waiting newest first.
+    #[arg(long, env = "TOPUPS_MOCK_WEBHOOK_REORDER")]
+    pub webhook_reorder: bool,
     /// Log filter: error, warn, info (one line per request), debug, trace;
     /// or per module, e.g. `warn,topups_mock=info`.
     #[arg(long, env = "TOPUPS_MOCK_LOG_LEVEL", default_value = "info", value_parser = log_filter)]
@@ -250,6 +266,12 @@ impl Cli {
             webhook_secret: self.webhook_secret,
             webhook_timeout: self.webhook_timeout,
             webhook_retries: self.webhook_retries,
+            webhook_faults: WebhookFaults {
+                failure_rate: self.webhook_failure_rate,
+                delay: self.webhook_delay,
+                duplicate_rate: self.webhook_duplicate_rate,
+                reorder: self.webhook_reorder,
+            },
         }
     }
 }

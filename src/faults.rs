@@ -194,6 +194,49 @@ impl FaultPlan {
     }
 }
 
+/// Faults of webhook delivery, the way real delivery goes wrong; every
+/// choice is drawn from the seed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WebhookFaults {
+    /// Share of attempts the mock fails itself (then retries on schedule).
+    pub failure_rate: f64,
+    /// Wait before each attempt.
+    pub delay: Option<std::time::Duration>,
+    /// Share of deliveries sent twice.
+    pub duplicate_rate: f64,
+    /// Deliver the events an endpoint has waiting newest first.
+    pub reorder: bool,
+}
+
+/// The seeded choices of [`WebhookFaults`].
+#[derive(Debug)]
+pub struct WebhookFaultPlan {
+    pub faults: WebhookFaults,
+    seed: u64,
+    n: AtomicU64,
+}
+
+impl WebhookFaultPlan {
+    pub fn new(faults: WebhookFaults, seed: u64) -> Self {
+        WebhookFaultPlan {
+            faults,
+            seed: splitmix64(seed ^ 0x7765_6268_6f6f_6b73),
+            n: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether the next attempt fails by the mock's hand, and whether it is
+    /// sent twice.
+    pub fn decide(&self) -> (bool, bool) {
+        let n = self.n.fetch_add(1, Ordering::Relaxed);
+        let fail =
+            self.faults.failure_rate > 0.0 && chance(self.seed, n) < self.faults.failure_rate;
+        let twice = self.faults.duplicate_rate > 0.0
+            && chance(self.seed ^ 0x0064_7570, n) < self.faults.duplicate_rate;
+        (fail, twice)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,5 +66,5 @@ pub use clock::ClockMode;
 pub use config::{Cli, Config, DEFAULT_API_VERSION};
 pub use domain::currency::SUPPORTED as SUPPORTED_CURRENCIES;
 pub use domain::failure::FailureCode;
-pub use faults::{ErrorStatus, Latency};
+pub use faults::{ErrorStatus, Latency, WebhookFaults};
 pub use server::{Server, ServerHandle};

@@ -9,7 +9,7 @@ use crate::domain::list::Range;
 use crate::domain::planner::{Match, OutcomeRule, Rules};
 use crate::domain::time::{duration_arg, millis};
 use crate::domain::topup::Outcome;
-use crate::faults::{ErrorStatus, Faults, Latency, RoutePattern};
+use crate::faults::{ErrorStatus, Faults, Latency, RoutePattern, WebhookFaults};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,6 +19,8 @@ use std::path::Path;
 struct File {
     #[serde(default)]
     defaults: Defaults,
+    #[serde(default)]
+    webhooks: WebhookSection,
     #[serde(default)]
     topups: Vec<TopupRule>,
     #[serde(default)]
@@ -37,6 +39,16 @@ struct Defaults {
     latency: Option<String>,
     error_rate: Option<f64>,
     error_status: Option<u16>,
+}
+
+/// `[webhooks]`: the delivery faults, over the flags.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct WebhookSection {
+    failure_rate: Option<f64>,
+    delay: Option<String>,
+    duplicate_rate: Option<f64>,
+    reorder: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,7 +93,12 @@ pub struct Scenario {
 
 /// Reads `path` (TOML, or JSON if it ends in `.json`), applying its
 /// `[defaults]` over `rules` and `faults`. Errors name the file and field.
-pub fn load(path: &Path, rules: &mut Rules, faults: &mut Faults) -> Result<Scenario, String> {
+pub fn load(
+    path: &Path,
+    rules: &mut Rules,
+    faults: &mut Faults,
+    webhooks: &mut WebhookFaults,
+) -> Result<Scenario, String> {
     let name = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("scenario {name}: {e}"))?;
     let file: File = if path.extension().is_some_and(|e| e == "json") {
@@ -116,6 +133,20 @@ pub fn load(path: &Path, rules: &mut Rules, faults: &mut Faults) -> Result<Scena
     }
     if let Some(s) = d.error_status {
         faults.error_status = status(s).map_err(|m| at("defaults.error_status", m))?;
+    }
+
+    let w = file.webhooks;
+    if let Some(r) = w.failure_rate {
+        webhooks.failure_rate = rate(r).map_err(|m| at("webhooks.failure_rate", m))?;
+    }
+    if let Some(r) = w.duplicate_rate {
+        webhooks.duplicate_rate = rate(r).map_err(|m| at("webhooks.duplicate_rate", m))?;
+    }
+    if let Some(d) = w.delay {
+        webhooks.delay = Some(duration_arg(&d).map_err(|m| at("webhooks.delay", m))?);
+    }
+    if let Some(r) = w.reorder {
+        webhooks.reorder = r;
     }
 
     let mut scenario = Scenario::default();
@@ -223,7 +254,12 @@ mod tests {
             .write_all(text.as_bytes())
             .unwrap();
         let (mut rules, mut faults) = (Rules::default(), Faults::default());
-        let s = load(&path, &mut rules, &mut faults)?;
+        let s = load(
+            &path,
+            &mut rules,
+            &mut faults,
+            &mut WebhookFaults::default(),
+        )?;
         Ok((s, rules, faults))
     }
 
@@ -231,7 +267,13 @@ mod tests {
     fn the_shipped_example_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenario.toml");
         let (mut rules, mut faults) = (Rules::default(), Faults::default());
-        let s = load(&path, &mut rules, &mut faults).unwrap();
+        let s = load(
+            &path,
+            &mut rules,
+            &mut faults,
+            &mut WebhookFaults::default(),
+        )
+        .unwrap();
         assert!(!s.outcome_rules.is_empty() && !s.routes.is_empty());
     }
 
@@ -257,6 +299,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.outcome_rules[0].outcome, Some(Outcome::Cancel));
+    }
+
+    #[test]
+    fn webhook_faults() {
+        let dir =
+            std::env::temp_dir().join(format!("topups-mock-scenario-w{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.toml");
+        std::fs::write(&path, "[webhooks]\nfailure_rate = 0.5\ndelay = \"20ms\"\nduplicate_rate = 1.0\nreorder = true\n").unwrap();
+        let mut w = WebhookFaults::default();
+        load(&path, &mut Rules::default(), &mut Faults::default(), &mut w).unwrap();
+        assert_eq!(w.failure_rate, 0.5);
+        assert_eq!(w.delay, Some(std::time::Duration::from_millis(20)));
+        assert!(w.reorder && w.duplicate_rate == 1.0);
     }
 
     #[test]

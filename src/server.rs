@@ -6,7 +6,7 @@ use crate::domain::planner::{Planner, Rules};
 use crate::domain::time::millis;
 use crate::domain::webhook::Url;
 use crate::engine::{Engine, EngineConfig, GlobalEndpoint};
-use crate::faults::{FaultPlan, Faults};
+use crate::faults::{FaultPlan, Faults, WebhookFaultPlan};
 use crate::stripe::Dispatcher;
 use crate::stripe::{self, AppState};
 use crate::{clock, fixtures, scenario};
@@ -80,8 +80,10 @@ impl Server {
             error_rate: config.error_rate,
             error_status: config.error_status,
         };
+        let mut webhook_faults = config.webhook_faults.clone();
         let scenario = match &config.scenario {
-            Some(path) => scenario::load(path, &mut rules, &mut faults).map_err(invalid)?,
+            Some(path) => scenario::load(path, &mut rules, &mut faults, &mut webhook_faults)
+                .map_err(invalid)?,
             None => scenario::Scenario::default(),
         };
         if rules.failure_rate + rules.cancel_rate > 1.0 {
@@ -130,6 +132,7 @@ impl Server {
             &engine,
             config.webhook_timeout,
             config.forward_to.is_some(),
+            WebhookFaultPlan::new(webhook_faults, seed),
         )));
         if has_webhooks {
             // As `stripe listen` says it, so the same habits work.

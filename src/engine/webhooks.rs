@@ -236,7 +236,9 @@ impl Engine {
     pub fn record_attempt(&self, account: &Arc<Account>, mut attempt: Attempt) {
         let now = self.now_of(account);
         attempt.at = now;
-        if attempt.succeeded() {
+        if attempt.duplicate {
+            // Only the log hears of it.
+        } else if attempt.succeeded() {
             account.events.update(&attempt.delivery.event, |e| {
                 e.pending_webhooks = e.pending_webhooks.saturating_sub(1);
             });

@@ -66,6 +66,9 @@ pub struct Attempt {
     pub at: Millis,
     /// When the next attempt is due, if there is one.
     pub next_at: Option<Millis>,
+    /// A second copy sent by `--webhook-duplicate-rate`: it counts for
+    /// nothing (no pending change, no retry).
+    pub duplicate: bool,
 }
 
 impl Attempt {

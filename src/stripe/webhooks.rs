@@ -8,6 +8,7 @@
 use super::events::event_json;
 use crate::clock::wall_millis;
 use crate::engine::{Attempt, Delivery, DeliveryParts, Engine, Outbox, Target};
+use crate::faults::WebhookFaultPlan;
 use dashmap::DashMap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -18,6 +19,9 @@ use tokio::sync::mpsc;
 /// Deliveries waiting per endpoint at most; past that an attempt fails at
 /// once (and is retried on schedule).
 const QUEUE: usize = 1024;
+
+/// How long `--webhook-reorder` gathers deliveries before sending them.
+const REORDER_WINDOW: Duration = Duration::from_millis(20);
 
 const USER_AGENT: &str = "Stripe/1.0 (+https://stripe.com/docs/webhooks)";
 
@@ -47,10 +51,16 @@ pub struct Dispatcher {
     runtime: tokio::runtime::Handle,
     /// Print a line per delivery, as `stripe listen --forward-to` does.
     print: bool,
+    faults: WebhookFaultPlan,
 }
 
 impl Dispatcher {
-    pub fn new(engine: &Arc<Engine>, timeout: Duration, print: bool) -> Arc<Dispatcher> {
+    pub fn new(
+        engine: &Arc<Engine>,
+        timeout: Duration,
+        print: bool,
+        faults: WebhookFaultPlan,
+    ) -> Arc<Dispatcher> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -63,6 +73,7 @@ impl Dispatcher {
             queues: DashMap::new(),
             runtime: tokio::runtime::Handle::current(),
             print,
+            faults,
         })
     }
 
@@ -79,10 +90,23 @@ impl Dispatcher {
             .or_insert_with(|| {
                 let (tx, mut rx) = mpsc::channel::<Delivery>(QUEUE);
                 let me = Arc::downgrade(self);
+                let reorder = self.faults.faults.reorder;
                 self.runtime.spawn(async move {
-                    while let Some(d) = rx.recv().await {
-                        let Some(me) = me.upgrade() else { return };
-                        me.attempt(d).await;
+                    while let Some(first) = rx.recv().await {
+                        let mut batch = vec![first];
+                        if reorder {
+                            // Gather what arrives together, then send it
+                            // newest first.
+                            tokio::time::sleep(REORDER_WINDOW).await;
+                            while let Ok(d) = rx.try_recv() {
+                                batch.push(d);
+                            }
+                            batch.reverse();
+                        }
+                        for d in batch {
+                            let Some(me) = me.upgrade() else { return };
+                            me.attempt(d).await;
+                        }
                     }
                 });
                 tx
@@ -91,6 +115,44 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, d: Delivery) {
+        if let Some(delay) = self.faults.faults.delay {
+            tokio::time::sleep(delay).await;
+        }
+        let (fail, twice) = self.faults.decide();
+        if fail {
+            self.fail(d, "failed by the mock (--webhook-failure-rate)");
+            return;
+        }
+        self.send_once(&d, false).await;
+        if twice {
+            self.send_once(&d, true).await;
+        }
+    }
+
+    /// Records an attempt that was never sent.
+    fn fail(&self, d: Delivery, why: &str) {
+        let Some(engine) = self.engine.upgrade() else {
+            return;
+        };
+        if let Some(parts) = engine.delivery_parts(&d) {
+            engine.record_attempt(
+                &parts.account,
+                Attempt {
+                    delivery: d,
+                    url: parts.url,
+                    status: None,
+                    error: Some(why.into()),
+                    duration_ms: 0,
+                    at: 0,
+                    next_at: None,
+                    duplicate: false,
+                },
+            );
+        }
+    }
+
+    async fn send_once(&self, d: &Delivery, duplicate: bool) {
+        let d = d.clone();
         let Some(engine) = self.engine.upgrade() else {
             return;
         };
@@ -144,6 +206,7 @@ impl Dispatcher {
                 duration_ms: started.elapsed().as_millis() as u64,
                 at: 0,
                 next_at: None,
+                duplicate,
             },
         );
     }
@@ -163,28 +226,11 @@ impl Outbox for Arc<Dispatcher> {
     fn send(&self, delivery: Delivery) {
         let queue = self.queue_of(&delivery.target);
         if let Err(mpsc::error::TrySendError::Full(d)) = queue.try_send(delivery) {
-            // The endpoint is this far behind: count the attempt as failed,
-            // so it is retried on schedule, without waiting here.
+            // The endpoint is this far behind: the attempt fails (and is
+            // retried on schedule) without waiting here.
             let me = self.clone();
-            self.runtime.spawn(async move {
-                if let Some(engine) = me.engine.upgrade() {
-                    if let Some(parts) = engine.delivery_parts(&d) {
-                        let (account, url) = (parts.account, parts.url);
-                        engine.record_attempt(
-                            &account,
-                            Attempt {
-                                delivery: d,
-                                url,
-                                status: None,
-                                error: Some("the endpoint's queue is full".into()),
-                                duration_ms: 0,
-                                at: 0,
-                                next_at: None,
-                            },
-                        );
-                    }
-                }
-            });
+            self.runtime
+                .spawn(async move { me.fail(d, "the endpoint's queue is full") });
         }
     }
 }

@@ -320,3 +320,102 @@ async fn command_line_endpoints_get_every_accounts_events() {
     app.attempts(2).await;
     assert_eq!(rx.types("whsec_cli"), ["topup.created", "topup.created"]);
 }
+
+#[tokio::test]
+async fn injected_delivery_faults() {
+    use topups_mock::{Config, WebhookFaults};
+    let faulty = |faults: WebhookFaults| Config {
+        webhook_faults: faults,
+        ..Config::default()
+    };
+    // Every attempt failed by the mock itself, then retried on schedule.
+    let app = TestApp::spawn_with(faulty(WebhookFaults {
+        failure_rate: 1.0,
+        ..WebhookFaults::default()
+    }))
+    .await;
+    let rx = Receiver::start().await;
+    app.endpoint(&rx.url, &["topup.created"], "").await;
+    app.create_amount(100).await;
+    app.attempts(1).await;
+    app.advance(60);
+    app.attempts(2).await;
+    assert!(rx.inbox.got.lock().unwrap().is_empty());
+    let log = app.get("/v1/test_helpers/webhook_deliveries").await;
+    assert_eq!(
+        log.ok()["data"][0]["error"],
+        "failed by the mock (--webhook-failure-rate)"
+    );
+    assert_eq!(log.json["data"][0]["attempt"], 2);
+
+    // Every delivery sent twice; the copy changes no count.
+    let app = TestApp::spawn_with(faulty(WebhookFaults {
+        duplicate_rate: 1.0,
+        ..WebhookFaults::default()
+    }))
+    .await;
+    let rx = Receiver::start().await;
+    let e = app.endpoint(&rx.url, &["topup.created"], "").await;
+    app.create_amount(100).await;
+    app.attempts(2).await;
+    let got = rx.verified(e["secret"].as_str().unwrap());
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0]["id"], got[1]["id"]);
+    let events = app.get("/v1/events").await;
+    assert_eq!(events.ok()["data"][0]["pending_webhooks"], 0);
+
+    // What an endpoint has waiting is sent newest first.
+    let app = TestApp::spawn_with(faulty(WebhookFaults {
+        reorder: true,
+        ..WebhookFaults::default()
+    }))
+    .await;
+    let rx = Receiver::start().await;
+    let e = app.endpoint(&rx.url, &["*"], "").await;
+    app.create_amount(100).await;
+    app.attempts(1).await;
+    app.advance(5);
+    app.attempts(3).await;
+    assert_eq!(
+        rx.types(e["secret"].as_str().unwrap()),
+        ["topup.created", "balance.available", "topup.succeeded"]
+    );
+}
+
+#[tokio::test]
+async fn a_dead_or_slow_endpoint_does_not_hold_up_the_api() {
+    let app = TestApp::spawn_with(topups_mock::Config {
+        webhook_timeout: Duration::from_secs(30),
+        ..topups_mock::Config::default()
+    })
+    .await;
+    // Nothing listens on a port just released: connection refused.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hook", l.local_addr().unwrap())
+    };
+    // Accepts and never answers.
+    let slow = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slow_url = format!("http://{}/hook", slow.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = slow.accept().await {
+            held.push(s);
+        }
+    });
+    app.endpoint(&dead, &["*"], "").await;
+    app.endpoint(&slow_url, &["*"], "").await;
+    let started = std::time::Instant::now();
+    for amount in 1..=50 {
+        app.create_amount(amount).await;
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "50 creates took {took:?}");
+    // The dead endpoint's first attempts were recorded as refused.
+    app.attempts(1).await;
+    let log = app.get("/v1/test_helpers/webhook_deliveries?limit=1").await;
+    assert_eq!(
+        log.ok()["data"][0]["error"],
+        "connection refused or unreachable"
+    );
+}

@@ -13,7 +13,8 @@
 // A 2xx body is checked against the 200 response schema of the matching
 // operation in the spec; any other status must be an `error`. Mock-only
 // endpoints (/v1/test_helpers/...) are checked by the `object` they answer
-// with.
+// with; a mock-only `list` (such as GET /v1/test_helpers/webhook_deliveries)
+// checks each item by its own `object`.
 //
 // This file has no dependencies of its own: the caller passes the JSON
 // Schema 2020-12 validator class (Ajv2020 from `ajv/dist/2020.js`).
@@ -38,6 +39,42 @@ export const MOCK_SCHEMAS = {
       now_ms: { type: 'integer' },
       fired: { type: 'integer', minimum: 0 },
     },
+  },
+  // One attempt to deliver an event to a webhook endpoint, as listed by
+  // GET /v1/test_helpers/webhook_deliveries.
+  'test_helpers.webhook_delivery': {
+    type: 'object',
+    additionalProperties: false,
+    required: [
+      'object', 'event', 'endpoint', 'url', 'attempt', 'status', 'error',
+      'succeeded', 'duration_ms', 'created', 'next_attempt',
+    ],
+    properties: {
+      object: { const: 'test_helpers.webhook_delivery' },
+      event: { type: 'string', pattern: '^evt_' },
+      endpoint: { type: 'string' },
+      url: { type: 'string' },
+      attempt: { type: 'integer', minimum: 1 },
+      status: { type: ['integer', 'null'] },
+      error: { type: ['string', 'null'] },
+      succeeded: { type: 'boolean' },
+      duration_ms: { type: 'integer', minimum: 0 },
+      created: { type: 'integer' },
+      next_attempt: { type: ['integer', 'null'] },
+    },
+  },
+};
+
+// The envelope of a mock-only list; its items are checked one by one, each by
+// the schema named by its own `object`.
+export const MOCK_LIST_SCHEMA = {
+  type: 'object',
+  required: ['object', 'data', 'has_more', 'url'],
+  properties: {
+    object: { const: 'list' },
+    data: { type: 'array', items: { type: 'object' } },
+    has_more: { type: 'boolean' },
+    url: { type: 'string' },
   },
 };
 
@@ -175,6 +212,19 @@ export class OpenApiValidator {
     const found = this.schemaFor(method, path);
     if (!found) {
       const obj = body.object;
+      if (path.startsWith('/v1/test_helpers/') && obj === 'list') {
+        this._check('mock list', MOCK_LIST_SCHEMA, body, where);
+        body.data.forEach((item, i) => {
+          const name = item.object;
+          if (typeof name !== 'string' || !(name in this.defs)) {
+            throw new SchemaViolation(
+              `${where}: no schema for list item ${i} (object ${JSON.stringify(name)})`,
+            );
+          }
+          this.validateNamed(name, item, `${where} (data[${i}])`);
+        });
+        return 'list';
+      }
       if (path.startsWith('/v1/test_helpers/') && typeof obj === 'string') {
         if (obj in this.defs) {
           this.validateNamed(obj, body, where);

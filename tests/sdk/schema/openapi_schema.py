@@ -15,7 +15,9 @@ A 2xx body is checked against the 200 response schema of the matching
 operation in the spec (so ``GET /v1/topups`` must be a list of ``topup``,
 ``POST /v1/topups/{topup}/cancel`` a ``topup``...). Any other status must be
 an ``error``. Mock-only endpoints (``/v1/test_helpers/...``) are checked by
-the ``object`` they answer with.
+the ``object`` they answer with; a mock-only ``list`` (such as
+``GET /v1/test_helpers/webhook_deliveries``) checks each item by its own
+``object``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,42 @@ MOCK_SCHEMAS: Dict[str, Any] = {
             "now_ms": {"type": "integer"},
             "fired": {"type": "integer", "minimum": 0},
         },
+    },
+    # One attempt to deliver an event to a webhook endpoint, as listed by
+    # GET /v1/test_helpers/webhook_deliveries.
+    "test_helpers.webhook_delivery": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [
+            "object", "event", "endpoint", "url", "attempt", "status", "error",
+            "succeeded", "duration_ms", "created", "next_attempt",
+        ],
+        "properties": {
+            "object": {"const": "test_helpers.webhook_delivery"},
+            "event": {"type": "string", "pattern": "^evt_"},
+            "endpoint": {"type": "string"},
+            "url": {"type": "string"},
+            "attempt": {"type": "integer", "minimum": 1},
+            "status": {"type": ["integer", "null"]},
+            "error": {"type": ["string", "null"]},
+            "succeeded": {"type": "boolean"},
+            "duration_ms": {"type": "integer", "minimum": 0},
+            "created": {"type": "integer"},
+            "next_attempt": {"type": ["integer", "null"]},
+        },
+    },
+}
+
+# The envelope of a mock-only list; its items are checked one by one, each by
+# the schema named by its own ``object``.
+MOCK_LIST_SCHEMA: Dict[str, Any] = {
+    "type": "object",
+    "required": ["object", "data", "has_more", "url"],
+    "properties": {
+        "object": {"const": "list"},
+        "data": {"type": "array", "items": {"type": "object"}},
+        "has_more": {"type": "boolean"},
+        "url": {"type": "string"},
     },
 }
 
@@ -166,6 +204,16 @@ class OpenApiValidator:
             key, schema = self.schema_for(method, path)
         except LookupError:
             obj = body.get("object")
+            if path.startswith("/v1/test_helpers/") and obj == "list":
+                self._check("mock list", MOCK_LIST_SCHEMA, body, where)
+                for i, item in enumerate(body["data"]):
+                    name = item.get("object")
+                    if not isinstance(name, str) or name not in self.defs:
+                        raise SchemaViolation(
+                            f"{where}: no schema for list item {i} (object {name!r})"
+                        )
+                    self.validate_named(name, item, f"{where} (data[{i}])")
+                return "list"
             if path.startswith("/v1/test_helpers/") and isinstance(obj, str):
                 if obj in self.defs:
                     self.validate_named(obj, body, where)
