@@ -219,6 +219,18 @@ done
 stop "$ours_pid"
 stop "$base_pid"
 
+log "create with one webhook endpoint that answers after 5 s"
+start slow python3 bench/tool.py slow-receiver 5; slow_pid=$STARTED_PID; slow=$STARTED_URL
+start hooked "${SERVER_CMD[@]}" --webhook "$slow" --webhook-timeout 30s
+hooked_pid=$STARTED_PID; hooked=$STARTED_URL
+runs_hooked=()
+for _ in 1 2; do
+  runs_hooked+=("$(load "$hooked" create "$THREADS" "$CONNECTIONS" "$DURATION" "${ids[@]}" "${cursor[@]}")")
+done
+r[hooked.ours]=$(best rps MAX "${runs_hooked[@]}")
+stop "$hooked_pid"
+stop "$slow_pid"
+
 log "memory: filling a fresh server with $(int "$FILL") top-ups"
 start fill "${SERVER_CMD[@]}"; fill_pid=$STARTED_PID; fill=$STARTED_URL
 python3 bench/tool.py seed "$fill" "$SEEDED" "$WORK/fill-ids.txt"
@@ -250,6 +262,8 @@ shape_row() { # SHAPE LABEL
   row measure topups-mock "baseline (bare actix-web, constant $base_bytes-byte body; $base_list_bytes bytes for lists)" "topups-mock vs baseline"
   row --- --- --- ---
   shape_row create "create \`POST /v1/topups\`"
+  row "create, one webhook endpoint answering after 5 s" "$(perf "${r[hooked.ours]}")" "" \
+    "$(pct "$(field rps "${r[hooked.ours]}")" "$(field rps "${r[create.ours]}")") % of create without it"
   shape_row retrieve "retrieve \`GET /v1/topups/{id}\`"
   shape_row list "list \`GET /v1/topups?limit=10&starting_after=…\` ($(int "$list_bytes")-byte page)"
   shape_row update "update \`POST /v1/topups/{id}\` \`metadata[k]=v\`"

@@ -178,6 +178,27 @@ def size(url, path):
     print(len(conn.getresponse().read()))
 
 
+def slow_receiver(secs):
+    """A webhook endpoint on 127.0.0.1 that answers 200 after `secs`."""
+    import http.server
+    import time
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            time.sleep(secs)
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    print(f"slow receiver listening on http://127.0.0.1:{server.server_address[1]}/hook", flush=True)
+    server.serve_forever()
+
+
 def main(argv):
     if len(argv) >= 3 and argv[0] == "startup":
         startup(int(argv[1]), argv[2:])
@@ -189,6 +210,8 @@ def main(argv):
         size(argv[1], argv[2])
     elif len(argv) == 2 and argv[0] == "count":
         count(argv[1])
+    elif len(argv) == 2 and argv[0] == "slow-receiver":
+        slow_receiver(float(argv[1]))
     else:
         sys.exit(__doc__)
 
