@@ -245,7 +245,8 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn load_str(ext: &str, text: &str) -> Result<(Scenario, Rules, Faults), String> {
+    /// Writes `text` to a scenario file with extension `ext`.
+    fn write_tmp(ext: &str, text: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("topups-mock-scenario-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("s{}.{ext}", text.len()));
@@ -253,27 +254,23 @@ mod tests {
             .unwrap()
             .write_all(text.as_bytes())
             .unwrap();
+        path
+    }
+
+    fn load_str(ext: &str, text: &str) -> Result<(Scenario, Rules, Faults), String> {
+        load_path(&write_tmp(ext, text))
+    }
+
+    fn load_path(path: &Path) -> Result<(Scenario, Rules, Faults), String> {
         let (mut rules, mut faults) = (Rules::default(), Faults::default());
-        let s = load(
-            &path,
-            &mut rules,
-            &mut faults,
-            &mut WebhookFaults::default(),
-        )?;
+        let s = load(path, &mut rules, &mut faults, &mut WebhookFaults::default())?;
         Ok((s, rules, faults))
     }
 
     #[test]
     fn the_shipped_example_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenario.toml");
-        let (mut rules, mut faults) = (Rules::default(), Faults::default());
-        let s = load(
-            &path,
-            &mut rules,
-            &mut faults,
-            &mut WebhookFaults::default(),
-        )
-        .unwrap();
+        let (s, _, _) = load_path(&path).unwrap();
         assert!(!s.outcome_rules.is_empty() && !s.routes.is_empty());
     }
 
@@ -303,11 +300,10 @@ mod tests {
 
     #[test]
     fn webhook_faults() {
-        let dir =
-            std::env::temp_dir().join(format!("topups-mock-scenario-w{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("w.toml");
-        std::fs::write(&path, "[webhooks]\nfailure_rate = 0.5\ndelay = \"20ms\"\nduplicate_rate = 1.0\nreorder = true\n").unwrap();
+        let path = write_tmp(
+            "toml",
+            "[webhooks]\nfailure_rate = 0.5\ndelay = \"20ms\"\nduplicate_rate = 1.0\nreorder = true\n",
+        );
         let mut w = WebhookFaults::default();
         load(&path, &mut Rules::default(), &mut Faults::default(), &mut w).unwrap();
         assert_eq!(w.failure_rate, 0.5);
