@@ -103,6 +103,13 @@ pub struct Cause {
     pub idempotency_key: Option<Box<str>>,
 }
 
+impl Event {
+    /// `pending_webhooks`.
+    pub fn pending_webhooks(&self) -> usize {
+        self.pending.len()
+    }
+}
+
 impl Cause {
     pub const AUTOMATIC: Cause = Cause {
         request_id: None,
@@ -122,8 +129,9 @@ pub struct Event {
     /// The connected account it happened on, if any.
     pub account: Option<Arc<str>>,
     pub api_version: Arc<str>,
-    /// Endpoints that have not yet received it.
-    pub pending_webhooks: u32,
+    /// The endpoints that have not yet received it, by name (each is
+    /// counted once, however many attempts reach it).
+    pub pending: Vec<Arc<str>>,
 }
 
 #[cfg(test)]

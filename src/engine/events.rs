@@ -4,7 +4,7 @@ use super::Engine;
 use crate::domain::event::{Cause, Event, EventType, Snapshot, RETENTION};
 use crate::domain::ids::IdKind;
 use crate::domain::time::{floor_seconds, Millis};
-use crate::store::Account;
+use crate::store::{Account, Target};
 use std::sync::Arc;
 
 impl Engine {
@@ -30,7 +30,7 @@ impl Engine {
             request: cause.clone(),
             account: account.id.connected.clone(),
             api_version: self.api_version.clone(),
-            pending_webhooks: targets.len() as u32,
+            pending: targets.iter().map(Target::name).collect(),
         });
         self.send_all(account, &id, targets);
         let cutoff = floor_seconds(at.saturating_sub(RETENTION));

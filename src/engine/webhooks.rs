@@ -155,8 +155,9 @@ impl Engine {
         if account.id.key.is_empty() {
             return out;
         }
+        // A connect endpoint hears only connected accounts' events.
         account.webhook_endpoints.for_each(|e| {
-            if e.wants(kind) && (account.id.connected.is_none() || e.connect) {
+            if e.wants(kind) && !e.connect {
                 out.push(Target::Endpoint {
                     owner: account.id.clone(),
                     id: e.id.clone(),
@@ -239,9 +240,7 @@ impl Engine {
         if attempt.duplicate {
             // Only the log hears of it.
         } else if attempt.succeeded() {
-            account.events.update(&attempt.delivery.event, |e| {
-                e.pending_webhooks = e.pending_webhooks.saturating_sub(1);
-            });
+            self.reached(account, &attempt.delivery);
         } else if let Some(wait) = self.retry_after(attempt.delivery.attempt) {
             let next = Delivery {
                 attempt: attempt.delivery.attempt + 1,
@@ -262,6 +261,22 @@ impl Engine {
         }
         self.attempts_made.fetch_add(1, Ordering::AcqRel);
         self.attempted.notify_waiters();
+    }
+
+    /// The delivery's endpoint has the event: it is pending there no more.
+    fn reached(&self, account: &Account, d: &Delivery) {
+        let name = d.target.name();
+        account
+            .events
+            .update(&d.event, |e| e.pending.retain(|p| *p != name));
+    }
+
+    /// A delivery whose endpoint is gone (deleted, disabled, its account
+    /// reset): it will never be made, so it is pending no more.
+    pub fn drop_delivery(&self, d: &Delivery) {
+        if let Some(account) = self.store.get(&d.account) {
+            self.reached(&account, d);
+        }
     }
 
     /// How long after failed attempt `n` the next is due, if any: Stripe's

@@ -41,6 +41,17 @@ pub enum Target {
     Global(usize),
 }
 
+impl Target {
+    /// A name unique on the server: the endpoint's id, or the command-line
+    /// endpoint's place.
+    pub fn name(&self) -> Arc<str> {
+        match self {
+            Target::Endpoint { id, .. } => id.clone(),
+            Target::Global(i) => Arc::from(format!("command-line/{i}")),
+        }
+    }
+}
+
 /// One attempt to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -341,7 +352,7 @@ resource!(WebhookEndpoint, webhook_endpoints, |_e| Keys::default());
 
 resource!(Event, events, |e| {
     let mut k = Keys::of([keys::event_type(e.kind)]);
-    if e.pending_webhooks > 0 {
+    if !e.pending.is_empty() {
         k.push(keys::event_undelivered());
     }
     k

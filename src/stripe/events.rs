@@ -58,7 +58,7 @@ fn write_event(this: &Event, out: &mut Vec<u8>, ctx: &Ctx<'_>, api_version: &str
                 d.raw("object", &object);
             })
             .bool("livemode", false)
-            .int("pending_webhooks", i64::from(this.pending_webhooks))
+            .int("pending_webhooks", this.pending_webhooks() as i64)
             .object("request", |r| {
                 r.opt_str("id", this.request.request_id.as_deref())
                     .opt_str("idempotency_key", this.request.idempotency_key.as_deref());
@@ -143,7 +143,7 @@ pub async fn list(req: HttpRequest, auth: Authed) -> Result<HttpResponse, ApiErr
     } else {
         input.types.iter().map(keys::event_type).collect()
     };
-    let delivered = |e: &Event| e.pending_webhooks == 0;
+    let delivered = |e: &Event| e.pending.is_empty();
     resource::list::<Event>(
         &auth,
         &input.page,

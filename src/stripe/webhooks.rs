@@ -129,7 +129,8 @@ impl Dispatcher {
         }
     }
 
-    /// Records an attempt that was never sent.
+    /// Records an attempt that was never sent (or drops it, if its endpoint
+    /// is gone).
     fn fail(&self, d: Delivery, why: &str) {
         let Some(engine) = self.engine.upgrade() else {
             return;
@@ -148,6 +149,8 @@ impl Dispatcher {
                     duplicate: false,
                 },
             );
+        } else {
+            engine.drop_delivery(&d);
         }
     }
 
@@ -164,6 +167,7 @@ impl Dispatcher {
             api_version: version,
         }) = engine.delivery_parts(&d)
         else {
+            engine.drop_delivery(&d);
             return;
         };
         let body = event_json(
