@@ -194,9 +194,17 @@ def slow_receiver(secs):
         def log_message(self, *args):
             pass
 
+    import signal
+
+    # Started in the background by a script, it inherits SIGINT ignored;
+    # bench/run.sh stops it with SIGINT like the servers.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
     print(f"slow receiver listening on http://127.0.0.1:{server.server_address[1]}/hook", flush=True)
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
 
 
 def main(argv):

@@ -6,6 +6,9 @@ use super::currency::Currency;
 use super::time::Millis;
 use std::collections::BTreeMap;
 
+/// How long after maturing an entry is still kept.
+const FORGET_AFTER: Millis = 24 * 60 * 60 * 1000;
+
 #[derive(Debug, Default, Clone)]
 pub struct Ledger {
     /// Sum of every transaction, per currency.
@@ -31,18 +34,26 @@ impl Ledger {
         now: Millis,
     ) {
         *self.totals.entry(currency).or_default() += amount;
+        // What matured a day before this write is simply available: it is
+        // forgotten, so the queue stays small, with a margin that keeps
+        // reads of slightly earlier moments (a settlement stamped with its
+        // due time) exact.
+        let keep = self
+            .maturing
+            .split_off(&(now.saturating_sub(FORGET_AFTER).saturating_add(1), 0));
+        self.maturing = keep;
         if available_at > now {
             self.maturing
                 .insert((available_at, seq), (currency, amount));
         }
     }
 
-    pub fn balance(&mut self, now: Millis) -> Balance {
-        // Whatever matured is simply available now: drop it from the queue.
-        let still = self.maturing.split_off(&(now.saturating_add(1), 0));
-        self.maturing = still;
+    /// The balance at `now`. Reads only: a read at any moment (a key
+    /// ahead on its own clock, a stale one) changes nothing.
+    pub fn balance(&self, now: Millis) -> Balance {
+        let still = self.maturing.range((now.saturating_add(1), 0)..);
         let mut pending: BTreeMap<Currency, i64> = BTreeMap::new();
-        for (c, a) in self.maturing.values() {
+        for (c, a) in still.map(|(_, v)| v) {
             *pending.entry(*c).or_default() += a;
         }
         let mut available = BTreeMap::new();

@@ -44,9 +44,14 @@ pub struct Url(Box<str>);
 
 impl Url {
     pub fn parse(raw: &str, param: &str) -> Result<Url, DomainError> {
-        let rest = raw
-            .strip_prefix("https://")
-            .or_else(|| raw.strip_prefix("http://"));
+        if raw.starts_with("https://") {
+            // Stripe test mode takes plain http; the mock sends no TLS.
+            return Err(DomainError::invalid(format!(
+                "Invalid URL: {raw}. This mock delivers over http only; point the endpoint at a local http URL."
+            ))
+            .with_param(param));
+        }
+        let rest = raw.strip_prefix("http://");
         let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
         let ok = raw.len() <= 2048
             && !raw.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -91,7 +96,10 @@ mod tests {
     #[test]
     fn urls() {
         assert!(Url::parse("http://localhost:3000/webhook", "url").is_ok());
-        assert!(Url::parse("https://example.com", "url").is_ok());
+        assert!(Url::parse("https://example.com", "url")
+            .unwrap_err()
+            .message
+            .contains("http only"));
         for bad in [
             "",
             "localhost:3000",

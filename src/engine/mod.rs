@@ -22,6 +22,7 @@ use crate::domain::time::Millis;
 use crate::domain::topup::{Outcome, Topup, TopupStatus};
 use crate::scheduler::Scheduler;
 use crate::store::{Account, AccountId, Job, JobsGuard, Store};
+use dashmap::DashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Notify;
@@ -65,6 +66,8 @@ pub struct Engine {
     /// fixtures as time goes by on the server's clock. Reads of unknown
     /// accounts answer from it; the first write forks it.
     template: Arc<Account>,
+    /// Each API key's clock: how far it runs ahead of the server's.
+    clocks: DashMap<Box<str>, Arc<AtomicI64>>,
     max_accounts: usize,
     webhooks: Vec<GlobalEndpoint>,
     webhook_retries: u32,
@@ -92,6 +95,7 @@ impl Engine {
             store: Store::default(),
             scheduler: Scheduler::default(),
             template: Arc::new(Account::new(template_id.clone())),
+            clocks: DashMap::new(),
             max_accounts: config.max_accounts,
             webhooks: config.webhooks,
             webhook_retries: config.webhook_retries,
@@ -152,21 +156,18 @@ impl Engine {
                 self.max_accounts
             )));
         }
-        // A connected account runs on its platform key's clock.
-        let clock = match &id.connected {
-            None => Arc::default(),
-            Some(_) => self
-                .account(&AccountId {
-                    key: id.key.clone(),
-                    connected: None,
-                })?
-                .clock_offset
-                .clone(),
-        };
+        // Every account of a key runs on the key's clock, which outlives
+        // any one of them (a reset keeps it).
+        let clock = self
+            .clocks
+            .entry(id.key.clone())
+            .or_default()
+            .value()
+            .clone();
         self.sync_if_due(&self.template, self.clock.now());
-        let (account, fresh) = self
-            .store
-            .get_or_insert(id, || self.template.fork(id.clone(), clock));
+        // Copied before the store is locked; a racing first write wins.
+        let fork = self.template.fork(id.clone(), clock);
+        let (account, fresh) = self.store.insert_or_get(id, fork);
         if fresh {
             if let Some(at) = account.jobs.next_due() {
                 self.wake(&account, at);
@@ -176,13 +177,9 @@ impl Engine {
         Ok(account)
     }
 
-    /// The clock of `id`'s API key, if the key has an account.
+    /// The clock of `id`'s API key, if the key has written anything.
     fn key_clock(&self, id: &AccountId) -> Option<Arc<AtomicI64>> {
-        let platform = AccountId {
-            key: id.key.clone(),
-            connected: None,
-        };
-        self.store.get(&platform).map(|a| a.clock_offset.clone())
+        self.clocks.get(&id.key).map(|c| c.value().clone())
     }
 
     fn sync_if_due(&self, account: &Arc<Account>, now: Millis) {
@@ -194,6 +191,11 @@ impl Engine {
     /// Asks the scheduler to run `account`'s job due at `at` on its own
     /// clock (the heap runs on the server's).
     fn wake(&self, account: &Arc<Account>, at: Millis) {
+        // A manual clock runs due jobs when it moves, by walking the
+        // accounts: nothing to wake up for.
+        if self.clock.mode() == ClockMode::Manual {
+            return;
+        }
         self.scheduler
             .wake_at(at.saturating_sub(account.offset()), account);
     }
@@ -227,6 +229,10 @@ impl Engine {
     /// as soon as the requests using it finish.
     pub fn reset(&self, id: &AccountId) {
         self.store.remove(id);
+        // The key's clock goes with its last account.
+        if self.store.of_key(&id.key).is_empty() {
+            self.clocks.remove(&id.key);
+        }
     }
 
     /// Runs every job of `account` due at or before `now`, in due order,
@@ -257,7 +263,7 @@ impl Engine {
             self.queue(account, &mut jobs, follow_ups);
         }
         // The wake-up that led here is spent; ask for the next one.
-        if let Some(at) = account.jobs.next_due().filter(|_| ran) {
+        if let Some(at) = jobs.next_due().filter(|_| ran) {
             self.wake(account, at);
         }
         settled
@@ -285,7 +291,11 @@ impl Engine {
     /// settled; `None` on a real clock.
     pub fn advance(&self, by: Millis) -> Option<usize> {
         let now = self.clock.advance(by)?;
-        Some(self.run_due(now))
+        let mut settled = self.sync(&self.template, now);
+        for account in self.store.all() {
+            settled += self.sync(&account, self.now_of(&account));
+        }
+        Some(settled)
     }
 
     /// Runs every account's jobs due by the server's time `now`, each on

@@ -15,6 +15,9 @@ pub use crate::store::{Attempt, Delivery, Target};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+/// Webhook endpoints an account may have, as Stripe allows.
+pub const MAX_ENDPOINTS: usize = 16;
+
 /// Delivery attempts an account remembers at most (oldest go first).
 pub const MAX_ATTEMPTS_KEPT: usize = 10_000;
 
@@ -73,6 +76,11 @@ impl Engine {
         input: NewEndpoint,
         now: Millis,
     ) -> Result<Changed<WebhookEndpoint>, DomainError> {
+        if account.webhook_endpoints.len() >= MAX_ENDPOINTS {
+            return Err(DomainError::invalid(format!(
+                "You have reached the maximum of {MAX_ENDPOINTS} test webhook endpoints."
+            )));
+        }
         let (seq, id) = self.next_id(IdKind::WebhookEndpoint);
         let (_, secret) = self.next_id(IdKind::WebhookSecret);
         let endpoint = Arc::new(WebhookEndpoint {

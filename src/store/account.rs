@@ -145,12 +145,12 @@ pub struct JobsGuard<'a> {
 }
 
 impl Jobs {
-    /// A copy of the queue, as it is.
-    fn fork(&self) -> Jobs {
-        let heap = self.heap.lock().unwrap_or_else(PoisonError::into_inner);
+    /// A copy of the queue held by `guard`.
+    fn fork(&self, guard: &JobsGuard<'_>) -> Jobs {
+        let next = guard.heap.peek().map_or(Millis::MAX, |Reverse(d)| d.at);
         Jobs {
-            heap: Mutex::new(heap.clone()),
-            next: AtomicI64::new(self.next.load(Ordering::Acquire)),
+            heap: Mutex::new(guard.heap.clone()),
+            next: AtomicI64::new(next),
             seq: std::sync::atomic::AtomicU64::new(self.seq.load(Ordering::Relaxed)),
         }
     }
@@ -176,25 +176,33 @@ impl Jobs {
 impl JobsGuard<'_> {
     /// Queues `job` at `at`; returns whether it is now the earliest.
     pub fn push(&mut self, at: Millis, job: Job) -> bool {
+        let earliest = self.heap.peek().is_none_or(|Reverse(d)| at < d.at);
         let seq = self.jobs.seq.fetch_add(1, Ordering::Relaxed);
         self.heap.push(Reverse(Due { at, seq, job }));
-        self.refresh()
+        self.jobs.next.fetch_min(at, Ordering::AcqRel);
+        earliest
     }
 
-    /// The earliest job due at or before `now`, with its time.
+    /// The earliest job due at or before `now`, with its time. The
+    /// account still reads as due until the guard is dropped, so a reader
+    /// waits for the job to finish instead of seeing the state before it.
     pub fn pop_due(&mut self, now: Millis) -> Option<(Millis, Job)> {
-        let due = match self.heap.peek() {
+        match self.heap.peek() {
             Some(Reverse(d)) if d.at <= now => self.heap.pop().map(|Reverse(d)| (d.at, d.job)),
             _ => None,
-        };
-        self.refresh();
-        due
+        }
     }
 
-    fn refresh(&mut self) -> bool {
+    /// The earliest job left.
+    pub fn next_due(&self) -> Option<Millis> {
+        self.heap.peek().map(|Reverse(d)| d.at)
+    }
+}
+
+impl Drop for JobsGuard<'_> {
+    fn drop(&mut self) {
         let next = self.heap.peek().map_or(Millis::MAX, |Reverse(d)| d.at);
-        let before = self.jobs.next.swap(next, Ordering::AcqRel);
-        next < before
+        self.jobs.next.store(next, Ordering::Release);
     }
 }
 
@@ -243,8 +251,10 @@ impl Account {
     /// start-up world), on the clock `clock_offset`. Objects are shared
     /// until either account changes them.
     pub fn fork(&self, id: AccountId, clock_offset: Arc<AtomicI64>) -> Account {
-        // The queue first: no job runs on this account while it is copied.
-        let jobs = self.jobs.fork();
+        // The queue's lock is held throughout: jobs are the only way this
+        // account changes, so nothing moves while it is copied.
+        let guard = self.jobs.lock();
+        let jobs = self.jobs.fork(&guard);
         Account {
             id,
             topups: self.topups.fork(),
@@ -257,6 +267,7 @@ impl Account {
             deliveries: Mutex::default(),
             clock_offset,
         }
+        // `guard` is released here, after every copy.
     }
 
     /// How far this account's clock runs ahead of the server's.

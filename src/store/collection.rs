@@ -249,15 +249,18 @@ impl<T: Record + Clone> Collection<T> {
 
     /// A copy that shares every object with this one (until either
     /// changes it): a forked account costs its indexes, not its objects.
+    /// The caller keeps the collection from changing meanwhile (the
+    /// map is read before the index, in the lock order, without holding
+    /// both).
     pub fn fork(&self) -> Self {
-        let ix = self.read();
         let map = DashMap::with_capacity_and_hasher(self.map.len(), Hasher::default());
         for e in self.map.iter() {
             map.insert(e.key().clone(), e.value().clone());
         }
+        let indexes = self.read().clone();
         Collection {
             map,
-            indexes: RwLock::new(ix.clone()),
+            indexes: RwLock::new(indexes),
         }
     }
 
@@ -297,7 +300,6 @@ impl<T: Record + Clone> Collection<T> {
         }
     }
 
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.map.len()
     }

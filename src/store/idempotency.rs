@@ -117,6 +117,13 @@ impl IdempotencyKeys {
         }
     }
 
+    /// Frees a key whose first request ended without a result (it
+    /// panicked), so the key does not answer 409 for ever.
+    pub fn abandon(&self, key: &str) {
+        self.slots
+            .remove_if(key, |_, slot| matches!(slot, Slot::Running));
+    }
+
     pub fn finish(&self, key: &str, saved: Saved) {
         let at = saved.at;
         self.slots.insert(key.into(), Slot::Done(Arc::new(saved)));

@@ -7,7 +7,7 @@ mod idempotency;
 
 pub use account::{keys, Account, AccountId, Attempt, Delivery, Job, JobsGuard, Resource, Target};
 pub use collection::IndexKey;
-pub use idempotency::{Begin, Refusal, Saved};
+pub use idempotency::{Begin, IdempotencyKeys, Refusal, Saved};
 
 use collection::Hasher;
 use dashmap::DashMap;
@@ -24,17 +24,18 @@ impl Store {
         self.accounts.get(id).map(|a| a.clone())
     }
 
-    /// The account `id`, made by `make` if there is none; `true` if it
-    /// was made now.
-    pub fn get_or_insert(
-        &self,
-        id: &AccountId,
-        make: impl FnOnce() -> Account,
-    ) -> (Arc<Account>, bool) {
+    /// The account `id`: `account` if there was none (`true`), else the
+    /// one already there.
+    pub fn insert_or_get(&self, id: &AccountId, account: Account) -> (Arc<Account>, bool) {
         match self.accounts.entry(id.clone()) {
             dashmap::Entry::Occupied(o) => (o.get().clone(), false),
-            dashmap::Entry::Vacant(v) => (v.insert(Arc::new(make())).clone(), true),
+            dashmap::Entry::Vacant(v) => (v.insert(Arc::new(account)).clone(), true),
         }
+    }
+
+    /// Every account (a copy of the list).
+    pub fn all(&self) -> Vec<Arc<Account>> {
+        self.accounts.iter().map(|e| e.value().clone()).collect()
     }
 
     /// Forgets an account; it starts afresh on next use.

@@ -139,11 +139,9 @@ pub struct Authed {
 }
 
 impl Authed {
-    /// The account to change, made on the first write.
+    /// The account to change, made on the first write: looked up again
+    /// (a reset since the request began must not swallow the write).
     pub fn writable(&self) -> Result<Arc<Account>, ApiError> {
-        if self.exists {
-            return Ok(self.account.clone());
-        }
         Ok(self.engine.account(&self.id)?)
     }
 

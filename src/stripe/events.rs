@@ -19,6 +19,20 @@ use actix_web::{web, HttpRequest, HttpResponse};
 /// `types[]` takes at most this many names.
 const MAX_TYPES: usize = 20;
 
+/// The longest `type` name or pattern read (Stripe's are under 60).
+const MAX_TYPE_LEN: usize = 255;
+
+/// A `type` or `types[]` name within [`MAX_TYPE_LEN`].
+fn type_name(name: String, param: &str) -> Result<String, DomainError> {
+    if name.len() > MAX_TYPE_LEN {
+        return Err(DomainError::invalid(format!(
+            "Invalid {param}: must be at most {MAX_TYPE_LEN} characters"
+        ))
+        .with_param(param));
+    }
+    Ok(name)
+}
+
 impl StripeObject for Event {
     const OBJECT: &'static str = "event";
     const URL: &'static str = "/v1/events";
@@ -91,7 +105,7 @@ impl ListEvents {
                     "You may pass either `type` or `types`, but not both.",
                 ))
             }
-            (Some(pattern), None) => EventTypes::matching(&pattern),
+            (Some(pattern), None) => EventTypes::matching(&type_name(pattern, "type")?),
             (None, Some(list)) => {
                 let names = list.into_list("types")?;
                 if names.len() > MAX_TYPES {
@@ -102,7 +116,8 @@ impl ListEvents {
                 }
                 let mut set = EventTypes::default();
                 for name in names {
-                    for t in EventTypes::matching(&name.into_string("types")?).iter() {
+                    let name = type_name(name.into_string("types")?, "types")?;
+                    for t in EventTypes::matching(&name).iter() {
                         set.insert(t);
                     }
                 }

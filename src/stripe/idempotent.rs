@@ -63,7 +63,10 @@ pub async fn post<I>(
         .map(|v| check_key(v.as_bytes()))
         .transpose()?;
     let account = auth.writable()?;
-    run(req, key, account, auth.now, fingerprint, |w| work(input, w))
+    // The time of the change is read now, after the body arrived and any
+    // due job ran, so events stay in time order.
+    let now = auth.engine.now_of(&account);
+    run(req, key, account, now, fingerprint, |w| work(input, w))
 }
 
 /// The request that caused a change, for the events it emits.
@@ -116,7 +119,9 @@ fn run(
         }
         Begin::Run => {
             let w = write(Some(&key));
+            let running = Running { keys, key: &key };
             let result = work(&w);
+            std::mem::forget(running);
             let (status, body) = match &result {
                 Ok(body) => (StatusCode::OK, body.clone()),
                 Err(e) => (e.status, e.body()),
@@ -146,6 +151,19 @@ fn run(
             }
             Ok(res)
         }
+    }
+}
+
+/// A key whose request is running; dropped only if the work panicked,
+/// which frees the key.
+struct Running<'a> {
+    keys: &'a crate::store::IdempotencyKeys,
+    key: &'a str,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.keys.abandon(self.key);
     }
 }
 

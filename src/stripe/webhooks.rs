@@ -20,6 +20,9 @@ use tokio::sync::mpsc;
 /// once (and is retried on schedule).
 const QUEUE: usize = 1024;
 
+/// How long an endpoint's sender waits for work before it stops.
+const IDLE: Duration = Duration::from_secs(60);
+
 /// How long `--webhook-reorder` gathers deliveries before sending them.
 const REORDER_WINDOW: Duration = Duration::from_millis(20);
 
@@ -82,17 +85,40 @@ impl Dispatcher {
             Target::Global(i) => format!("global/{i}"),
             Target::Endpoint { id, .. } => id.to_string(),
         };
-        if let Some(q) = self.queues.get(&key) {
+        if let Some(q) = self.queues.get(&key).filter(|q| !q.is_closed()) {
             return q.clone();
         }
+        self.queues.remove_if(&key, |_, q| q.is_closed());
+        let task_key = key.clone();
         self.queues
             .entry(key)
             .or_insert_with(|| {
+                let key = task_key;
                 let (tx, mut rx) = mpsc::channel::<Delivery>(QUEUE);
                 let me = Arc::downgrade(self);
                 let reorder = self.faults.faults.reorder;
                 self.runtime.spawn(async move {
-                    while let Some(first) = rx.recv().await {
+                    loop {
+                        // An endpoint idle this long gives its task and queue
+                        // back; the next delivery makes new ones.
+                        let first = match tokio::time::timeout(IDLE, rx.recv()).await {
+                            Ok(Some(d)) => d,
+                            Ok(None) => return,
+                            Err(_) => {
+                                rx.close();
+                                // Anything sent between the timeout and the
+                                // close is still delivered.
+                                let rest: Vec<Delivery> =
+                                    std::iter::from_fn(|| rx.try_recv().ok()).collect();
+                                if let Some(me) = me.upgrade() {
+                                    me.queues.remove_if(&key, |_, q| q.is_closed());
+                                    for d in rest {
+                                        me.attempt(d).await;
+                                    }
+                                }
+                                return;
+                            }
+                        };
                         let mut batch = vec![first];
                         if reorder {
                             // Gather what arrives together, then send it
@@ -228,8 +254,14 @@ fn describe(e: &reqwest::Error) -> String {
 
 impl Outbox for Arc<Dispatcher> {
     fn send(&self, delivery: Delivery) {
-        let queue = self.queue_of(&delivery.target);
-        if let Err(mpsc::error::TrySendError::Full(d)) = queue.try_send(delivery) {
+        let mut result = self.queue_of(&delivery.target).try_send(delivery);
+        if let Err(mpsc::error::TrySendError::Closed(d)) = result {
+            // Its sender stopped for idleness just now: start another.
+            result = self.queue_of(&d.target).try_send(d);
+        }
+        if let Err(mpsc::error::TrySendError::Full(d) | mpsc::error::TrySendError::Closed(d)) =
+            result
+        {
             // The endpoint is this far behind: the attempt fails (and is
             // retried on schedule) without waiting here.
             let me = self.clone();

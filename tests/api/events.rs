@@ -186,6 +186,17 @@ async fn bad_requests_and_unknown_events() {
     let r = app.get(&format!("/v1/events?{many}")).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json["error"]["param"], "types");
+    // A pattern is matched in linear time and its length is bounded.
+    let hostile = format!("{}z", "*".repeat(200));
+    assert_eq!(
+        app.get(&format!("/v1/events?type={hostile}")).await.ok()["data"],
+        serde_json::json!([])
+    );
+    let r = app
+        .get(&format!("/v1/events?type={}", "*".repeat(300)))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json["error"]["param"], "type");
     app.get("/v1/events?delivery_success=maybe")
         .await
         .assert_error(400, "Invalid boolean: maybe");

@@ -114,7 +114,7 @@ async fn endpoints_are_created_listed_updated_and_deleted() {
     let app = TestApp::spawn().await;
     let made = app
         .endpoint(
-            "https://example.com/hook",
+            "http://example.com/hook",
             &["topup.succeeded", "topup.failed"],
             "&description=mine&metadata[team]=pay&api_version=2024-06-20",
         )
@@ -172,6 +172,19 @@ async fn endpoints_are_created_listed_updated_and_deleted() {
     app.post("/v1/webhook_endpoints", "url=http://x")
         .await
         .assert_error(400, "Missing required param: enabled_events.");
+    // At most 16, as Stripe allows.
+    for _ in 0..16 {
+        app.endpoint("http://127.0.0.1:9/hook", &["*"], "").await;
+    }
+    app.post(
+        "/v1/webhook_endpoints",
+        "url=http://127.0.0.1:9/hook&enabled_events[]=*",
+    )
+    .await
+    .assert_error(
+        400,
+        "You have reached the maximum of 16 test webhook endpoints.",
+    );
 }
 
 #[tokio::test]

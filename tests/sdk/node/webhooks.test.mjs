@@ -213,14 +213,14 @@ function assertSignatureRejected(fn, message = undefined) {
 
 test('endpoint create, retrieve, list, update, delete', async () => {
   const stripe = h.stripe();
-  const made = await addEndpoint(stripe, 'https://127.0.0.1:9/hooks', ['topup.succeeded', 'topup.failed'], {
+  const made = await addEndpoint(stripe, 'http://127.0.0.1:9/hooks', ['topup.succeeded', 'topup.failed'], {
     description: 'payments',
     metadata: { team: 'pay' },
   });
   assert.equal(h.recorder.last.schema, 'POST /v1/webhook_endpoints');
   assert.match(made.id, /^we_/);
   assert.equal(made.object, 'webhook_endpoint');
-  assert.equal(made.url, 'https://127.0.0.1:9/hooks');
+  assert.equal(made.url, 'http://127.0.0.1:9/hooks');
   assert.deepEqual(made.enabled_events, ['topup.succeeded', 'topup.failed']);
   assert.equal(made.status, 'enabled');
   assert.equal(made.description, 'payments');
@@ -243,13 +243,13 @@ test('endpoint create, retrieve, list, update, delete', async () => {
   assert.ok(listed.every((e) => !('secret' in e)));
 
   const updated = await stripe.webhookEndpoints.update(made.id, {
-    url: 'https://127.0.0.1:9/v2/hooks',
+    url: 'http://127.0.0.1:9/v2/hooks',
     enabled_events: ['*'],
     disabled: true,
     description: 'all of it',
     metadata: { team: '', owner: 'ops' },
   });
-  assert.equal(updated.url, 'https://127.0.0.1:9/v2/hooks');
+  assert.equal(updated.url, 'http://127.0.0.1:9/v2/hooks');
   assert.deepEqual(updated.enabled_events, ['*']);
   assert.equal(updated.status, 'disabled');
   assert.equal(updated.description, 'all of it');
@@ -269,7 +269,7 @@ test('endpoint create, retrieve, list, update, delete', async () => {
 test('endpoints are per account', async () => {
   const a = h.stripe();
   const b = h.stripe();
-  const made = await addEndpoint(a, 'https://127.0.0.1:9/a');
+  const made = await addEndpoint(a, 'http://127.0.0.1:9/a');
   assert.deepEqual((await b.webhookEndpoints.list()).data, []);
   const err = await rejects(b.webhookEndpoints.retrieve(made.id));
   assert.ok(err instanceof StripeInvalidRequestError, err.message);
@@ -281,10 +281,10 @@ for (const [name, params, param] of [
   ['bad scheme', { url: 'ftp://127.0.0.1/hooks', enabled_events: ['*'] }, 'url'],
   [
     'unknown event type',
-    { url: 'https://127.0.0.1:9/hooks', enabled_events: ['topup.nonsense'] },
+    { url: 'http://127.0.0.1:9/hooks', enabled_events: ['topup.nonsense'] },
     'enabled_events[0]',
   ],
-  ['no enabled_events', { url: 'https://127.0.0.1:9/hooks' }, 'enabled_events'],
+  ['no enabled_events', { url: 'http://127.0.0.1:9/hooks' }, 'enabled_events'],
 ]) {
   test(`an invalid endpoint is refused (${name})`, async () => {
     const stripe = h.stripe();

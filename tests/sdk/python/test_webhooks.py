@@ -236,14 +236,14 @@ def closed_port() -> int:
 
 def test_endpoint_create_retrieve_list_update_delete(client, recorder):
     made = add_endpoint(
-        client, "https://127.0.0.1:9/hooks", ["topup.succeeded", "topup.failed"],
+        client, "http://127.0.0.1:9/hooks", ["topup.succeeded", "topup.failed"],
         description="payments", metadata={"team": "pay"},
     )
     assert isinstance(made, stripe.WebhookEndpoint)
     assert recorder.last.schema == "POST /v1/webhook_endpoints"
     assert made.id.startswith("we_")
     assert made.object == "webhook_endpoint"
-    assert made.url == "https://127.0.0.1:9/hooks"
+    assert made.url == "http://127.0.0.1:9/hooks"
     assert made.enabled_events == ["topup.succeeded", "topup.failed"]
     assert made.status == "enabled"
     assert made.description == "payments"
@@ -264,13 +264,13 @@ def test_endpoint_create_retrieve_list_update_delete(client, recorder):
     assert all("secret" not in e for e in listed.data)
 
     updated = client.v1.webhook_endpoints.update(made.id, {
-        "url": "https://127.0.0.1:9/v2/hooks",
+        "url": "http://127.0.0.1:9/v2/hooks",
         "enabled_events": ["*"],
         "disabled": True,
         "description": "all of it",
         "metadata": {"team": "", "owner": "ops"},
     })
-    assert updated.url == "https://127.0.0.1:9/v2/hooks"
+    assert updated.url == "http://127.0.0.1:9/v2/hooks"
     assert updated.enabled_events == ["*"]
     assert updated.status == "disabled"
     assert updated.description == "all of it"
@@ -288,7 +288,7 @@ def test_endpoint_create_retrieve_list_update_delete(client, recorder):
 
 def test_endpoints_are_per_account(make_client):
     a, b = make_client(), make_client()
-    made = add_endpoint(a, "https://127.0.0.1:9/a")
+    made = add_endpoint(a, "http://127.0.0.1:9/a")
     assert b.v1.webhook_endpoints.list().data == []
     with pytest.raises(stripe.InvalidRequestError) as e:
         b.v1.webhook_endpoints.retrieve(made.id)
@@ -298,9 +298,9 @@ def test_endpoints_are_per_account(make_client):
 
 @pytest.mark.parametrize("params, param", [
     ({"url": "ftp://127.0.0.1/hooks", "enabled_events": ["*"]}, "url"),
-    ({"url": "https://127.0.0.1:9/hooks", "enabled_events": ["topup.nonsense"]},
+    ({"url": "http://127.0.0.1:9/hooks", "enabled_events": ["topup.nonsense"]},
      "enabled_events[0]"),
-    ({"url": "https://127.0.0.1:9/hooks"}, "enabled_events"),
+    ({"url": "http://127.0.0.1:9/hooks"}, "enabled_events"),
 ], ids=["bad_scheme", "unknown_event_type", "no_enabled_events"])
 def test_invalid_endpoints_are_refused(client, recorder, params, param):
     with pytest.raises(stripe.InvalidRequestError) as e:
