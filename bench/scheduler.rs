@@ -1,4 +1,4 @@
-//! Scheduler benchmark: 100,000 pending top-ups in the one timer heap, then
+//! Scheduler benchmark: 100,000 pending top-ups in one account, then
 //! a single clock advance settles them all. Prints the time and CPU the
 //! settlement took.
 //!
