@@ -12,6 +12,7 @@ use super::resource::{self, StripeObject};
 use super::respond::json_bytes;
 use crate::clock::ClockMode;
 use crate::domain::error::DomainError;
+use crate::domain::event::Event;
 use crate::domain::failure::FailureCode;
 use crate::domain::time::ceil_seconds;
 use crate::domain::topup::{Topup, Transition};
@@ -204,8 +205,8 @@ pub async fn resend(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     body::form(&req, payload).await?.reject_unknown()?;
-    if !auth.exists {
-        return Err(DomainError::no_such("event", &id, "id").into());
+    if !auth.may_change::<Event>(&id) {
+        return Err(resource::not_found::<Event>(&id).into());
     }
     let event = auth.engine.resend(&auth.account, &id)?;
     Ok(json_bytes(event.to_json(&auth.ctx(), &Expand::default())))

@@ -193,7 +193,7 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     body::query(&req)?.reject_unknown()?;
-    if !auth.exists {
+    if !auth.may_change::<WebhookEndpoint>(&id) {
         return Err(resource::not_found::<WebhookEndpoint>(&id).into());
     }
     let gone = auth.engine.delete_webhook_endpoint(&auth.account, &id)?;
