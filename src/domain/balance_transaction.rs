@@ -10,13 +10,45 @@ use std::sync::Arc;
 pub enum TxnType {
     Topup,
     TopupReversal,
+    /// Money sent to a connected account (negative, on the platform).
+    Transfer,
+    /// A transfer reversed (positive, on the platform).
+    TransferRefund,
+    /// A transfer received (positive, on the connected account).
+    Payment,
+    /// A received transfer reversed (negative, on the connected account).
+    PaymentRefund,
 }
 
 impl TxnType {
+    const ALL: [TxnType; 6] = [
+        TxnType::Topup,
+        TxnType::TopupReversal,
+        TxnType::Transfer,
+        TxnType::TransferRefund,
+        TxnType::Payment,
+        TxnType::PaymentRefund,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TxnType::Topup => "topup",
             TxnType::TopupReversal => "topup_reversal",
+            TxnType::Transfer => "transfer",
+            TxnType::TransferRefund => "transfer_refund",
+            TxnType::Payment => "payment",
+            TxnType::PaymentRefund => "payment_refund",
+        }
+    }
+
+    /// Stripe's `reporting_category`: the type's name, except where
+    /// Stripe groups types under a broader one.
+    pub fn reporting_category(self) -> &'static str {
+        match self {
+            TxnType::TransferRefund => "transfer_reversal",
+            TxnType::Payment => "charge",
+            TxnType::PaymentRefund => "refund",
+            other => other.as_str(),
         }
     }
 }
@@ -71,9 +103,10 @@ pub const KNOWN_TYPES: &[&str] = &[
 ];
 
 pub fn parse_type_filter(raw: &str) -> Result<Option<TxnType>, DomainError> {
+    if let Some(t) = TxnType::ALL.into_iter().find(|t| t.as_str() == raw) {
+        return Ok(Some(t));
+    }
     match raw {
-        "topup" => Ok(Some(TxnType::Topup)),
-        "topup_reversal" => Ok(Some(TxnType::TopupReversal)),
         other if KNOWN_TYPES.contains(&other) => Ok(None),
         other => Err(DomainError::invalid(format!(
             "Invalid type: must be one of {} (got {other})",

@@ -22,6 +22,7 @@ pub enum ErrorKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     AmountTooLarge,
+    BalanceInsufficient,
     IdempotencyKeyInUse,
     ParameterInvalidInteger,
     ParameterMissing,
@@ -35,6 +36,7 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::AmountTooLarge => "amount_too_large",
+            ErrorCode::BalanceInsufficient => "balance_insufficient",
             ErrorCode::IdempotencyKeyInUse => "idempotency_key_in_use",
             ErrorCode::ParameterInvalidInteger => "parameter_invalid_integer",
             ErrorCode::ParameterMissing => "parameter_missing",

@@ -4,6 +4,7 @@
 use super::ledger::Balance;
 use super::time::Millis;
 use super::topup::Topup;
+use super::transfer::Transfer;
 use std::sync::Arc;
 
 /// How long events are kept (and listed), as Stripe keeps them.
@@ -18,16 +19,22 @@ pub enum EventType {
     TopupCanceled,
     TopupReversed,
     BalanceAvailable,
+    TransferCreated,
+    TransferUpdated,
+    TransferReversed,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 9] = [
         EventType::TopupCreated,
         EventType::TopupSucceeded,
         EventType::TopupFailed,
         EventType::TopupCanceled,
         EventType::TopupReversed,
         EventType::BalanceAvailable,
+        EventType::TransferCreated,
+        EventType::TransferUpdated,
+        EventType::TransferReversed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +45,9 @@ impl EventType {
             EventType::TopupCanceled => "topup.canceled",
             EventType::TopupReversed => "topup.reversed",
             EventType::BalanceAvailable => "balance.available",
+            EventType::TransferCreated => "transfer.created",
+            EventType::TransferUpdated => "transfer.updated",
+            EventType::TransferReversed => "transfer.reversed",
         }
     }
 }
@@ -113,6 +123,24 @@ pub enum Snapshot {
     /// copies on write), so a snapshot costs nothing until then.
     Topup(Arc<Topup>),
     Balance(Box<Balance>),
+    Transfer(Arc<Transfer>),
+}
+
+/// `data.previous_attributes` of an `*.updated` event: the values the
+/// changed fields had before.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Previous {
+    /// `Some(old)` if the description changed.
+    pub description: Option<Option<String>>,
+    /// The metadata keys that changed, with their old values (`None`
+    /// for a key that was added).
+    pub metadata: Vec<(String, Option<String>)>,
+}
+
+impl Previous {
+    pub fn is_empty(&self) -> bool {
+        self.description.is_none() && self.metadata.is_empty()
+    }
 }
 
 /// The request that caused a change; empty for automatic ones
@@ -145,6 +173,8 @@ pub struct Event {
     pub created: i64,
     pub seq: u64,
     pub object: Snapshot,
+    /// What an `*.updated` event's object was before.
+    pub previous: Option<Box<Previous>>,
     pub request: Cause,
     /// The connected account it happened on, if any.
     pub account: Option<Arc<str>>,

@@ -54,10 +54,14 @@ pub enum IdKind {
     Event,
     WebhookEndpoint,
     WebhookSecret,
+    Transfer,
+    TransferReversal,
+    Payment,
+    PaymentRefund,
 }
 
 impl IdKind {
-    const COUNT: usize = 5;
+    const COUNT: usize = 9;
 
     pub fn prefix(self) -> &'static str {
         match self {
@@ -66,6 +70,10 @@ impl IdKind {
             IdKind::Event => "evt_",
             IdKind::WebhookEndpoint => "we_",
             IdKind::WebhookSecret => "whsec_",
+            IdKind::Transfer => "tr_",
+            IdKind::TransferReversal => "trr_",
+            IdKind::Payment => "py_",
+            IdKind::PaymentRefund => "pyr_",
         }
     }
 
@@ -113,6 +121,10 @@ impl IdGenerator {
             IdKind::Event => self.seed ^ 0x6576_745f,
             IdKind::WebhookEndpoint => self.seed ^ 0x0077_655f,
             IdKind::WebhookSecret => self.seed ^ 0x7768_7365_635f,
+            IdKind::Transfer => self.seed ^ 0x0074_725f,
+            IdKind::TransferReversal => self.seed ^ 0x7472_725f,
+            IdKind::Payment => self.seed ^ 0x0070_795f,
+            IdKind::PaymentRefund => self.seed ^ 0x7079_725f,
         };
         (n, draw(kind.prefix(), stream, n, kind.len()))
     }

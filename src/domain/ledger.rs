@@ -48,6 +48,17 @@ impl Ledger {
         }
     }
 
+    /// The available amount of `currency` at `now`.
+    pub fn available(&self, currency: Currency, now: Millis) -> i64 {
+        let pending: i64 = self
+            .maturing
+            .range((now.saturating_add(1), 0)..)
+            .filter(|(_, (c, _))| *c == currency)
+            .map(|(_, (_, a))| a)
+            .sum();
+        self.totals.get(&currency).copied().unwrap_or(0) - pending
+    }
+
     /// The balance at `now`. Reads only: a read at any moment (a key
     /// ahead on its own clock, a stale one) changes nothing.
     pub fn balance(&self, now: Millis) -> Balance {
@@ -77,8 +88,10 @@ mod tests {
         let b = l.balance(0);
         assert_eq!(b.available[&Currency::USD], 200);
         assert_eq!(b.pending[&Currency::USD], 500);
+        assert_eq!(l.available(Currency::USD, 0), 200);
         let b = l.balance(1_000);
         assert_eq!(b.available[&Currency::USD], 700);
+        assert_eq!(l.available(Currency::USD, 1_000), 700);
         assert_eq!(b.pending[&Currency::USD], 0);
     }
 }

@@ -88,6 +88,24 @@ impl Metadata {
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
         self.0.iter()
     }
+
+    /// The keys whose values differ in `after`, each with its value here
+    /// (`None` where `after` added it): an update's previous attributes.
+    pub fn changed_in(&self, after: &Metadata) -> Vec<(String, Option<String>)> {
+        let removed_or_changed = self
+            .0
+            .iter()
+            .filter(|(k, v)| after.0.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), Some(v.clone())));
+        let added = after
+            .0
+            .keys()
+            .filter(|k| !self.0.contains_key(*k))
+            .map(|k| (k.clone(), None));
+        let mut out: Vec<_> = removed_or_changed.chain(added).collect();
+        out.sort();
+        out
+    }
 }
 
 #[cfg(test)]

@@ -18,4 +18,5 @@ pub mod source;
 pub mod text;
 pub mod time;
 pub mod topup;
+pub mod transfer;
 pub mod webhook;

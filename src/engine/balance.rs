@@ -4,6 +4,7 @@
 use super::{Engine, FollowUps};
 use crate::domain::balance_transaction::{BalanceTransaction, TxnType};
 use crate::domain::currency::Currency;
+use crate::domain::error::DomainError;
 use crate::domain::event::{Cause, EventType, Snapshot};
 use crate::domain::ids::IdKind;
 use crate::domain::time::{floor_seconds, Millis};
@@ -32,10 +33,40 @@ impl Engine {
     /// for when funds become available, or nothing for a fixture).
     pub(super) fn book(&self, account: &Account, b: Booking<'_>) -> Arc<str> {
         let (seq, drawn) = self.next_id(IdKind::BalanceTransaction);
-        let id = b.id.unwrap_or(drawn);
         account
             .ledger()
             .record(b.currency, b.amount, b.available_at, seq, b.at);
+        self.book_record(account, b, seq, drawn)
+    }
+
+    /// Books a debit only if the available balance covers it at `b.at`,
+    /// checked and recorded under one lock of the ledger, so of two
+    /// debits racing for the last funds exactly one is booked.
+    pub(super) fn book_covered(
+        &self,
+        account: &Account,
+        b: Booking<'_>,
+        refusal: impl FnOnce() -> DomainError,
+    ) -> Result<Arc<str>, DomainError> {
+        let (seq, drawn) = self.next_id(IdKind::BalanceTransaction);
+        {
+            let mut ledger = account.ledger();
+            if ledger.available(b.currency, b.at) < -b.amount {
+                return Err(refusal());
+            }
+            ledger.record(b.currency, b.amount, b.available_at, seq, b.at);
+        }
+        Ok(self.book_record(account, b, seq, drawn))
+    }
+
+    fn book_record(
+        &self,
+        account: &Account,
+        b: Booking<'_>,
+        seq: u64,
+        drawn: Arc<str>,
+    ) -> Arc<str> {
+        let id = b.id.unwrap_or(drawn);
         account.balance_transactions.insert(BalanceTransaction {
             id: id.clone(),
             kind: b.kind,

@@ -1,7 +1,7 @@
 //! Emitting events: the one place an event is made and logged.
 
 use super::Engine;
-use crate::domain::event::{Cause, Event, EventType, Snapshot, RETENTION};
+use crate::domain::event::{Cause, Event, EventType, Previous, Snapshot, RETENTION};
 use crate::domain::ids::IdKind;
 use crate::domain::time::{floor_seconds, Millis};
 use crate::store::{Account, Target};
@@ -18,6 +18,19 @@ impl Engine {
         cause: &Cause,
         at: Millis,
     ) -> Arc<str> {
+        self.emit_change(account, kind, object, None, cause, at)
+    }
+
+    /// [`Engine::emit`] for an `*.updated` event, with what changed.
+    pub(super) fn emit_change(
+        &self,
+        account: &Account,
+        kind: EventType,
+        object: Snapshot,
+        previous: Option<Box<Previous>>,
+        cause: &Cause,
+        at: Millis,
+    ) -> Arc<str> {
         let (seq, id) = self.next_id(IdKind::Event);
         let created = floor_seconds(at);
         let targets = self.targets(account, kind);
@@ -27,6 +40,7 @@ impl Engine {
             created,
             seq,
             object,
+            previous,
             request: cause.clone(),
             account: account.id.connected.clone(),
             api_version: self.api_version.clone(),

@@ -7,9 +7,11 @@
 mod balance;
 mod events;
 mod topups;
+mod transfers;
 mod webhooks;
 
 pub use topups::NewTopup;
+pub use transfers::{NewReversal, NewTransfer};
 pub use webhooks::{
     Attempt, Delivery, DeliveryParts, EndpointUpdate, GlobalEndpoint, NewEndpoint, Outbox, Target,
 };

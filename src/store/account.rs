@@ -8,6 +8,7 @@ use crate::domain::event::Event;
 use crate::domain::ledger::{Balance, Ledger};
 use crate::domain::time::Millis;
 use crate::domain::topup::Topup;
+use crate::domain::transfer::{Transfer, TransferReversal};
 use crate::domain::webhook::WebhookEndpoint;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -212,6 +213,8 @@ pub struct Account {
     pub topups: Collection<Topup>,
     pub balance_transactions: Collection<BalanceTransaction>,
     pub events: Collection<Event>,
+    pub transfers: Collection<Transfer>,
+    pub transfer_reversals: Collection<TransferReversal>,
     ledger: Mutex<Ledger>,
     pub idempotency: IdempotencyKeys,
     pub jobs: Jobs,
@@ -231,6 +234,8 @@ impl Account {
             topups: Collection::default(),
             balance_transactions: Collection::default(),
             events: Collection::default(),
+            transfers: Collection::default(),
+            transfer_reversals: Collection::default(),
             ledger: Mutex::new(Ledger::default()),
             idempotency: IdempotencyKeys::default(),
             jobs: Jobs::default(),
@@ -260,6 +265,8 @@ impl Account {
             topups: self.topups.fork(),
             balance_transactions: self.balance_transactions.fork(),
             events: self.events.fork(),
+            transfers: self.transfers.fork(),
+            transfer_reversals: self.transfer_reversals.fork(),
             ledger: Mutex::new(self.ledger().clone()),
             idempotency: IdempotencyKeys::default(),
             jobs,
@@ -319,6 +326,19 @@ pub mod keys {
         IndexKey::fixed("type", t.as_str())
     }
 
+    pub fn transfer_destination(acct: Arc<str>) -> IndexKey {
+        IndexKey::shared("destination", acct)
+    }
+
+    pub fn transfer_group(group: Arc<str>) -> IndexKey {
+        IndexKey::shared("transfer_group", group)
+    }
+
+    /// A transfer's reversals: the parent index a nested list walks.
+    pub fn reversal_of(transfer: Arc<str>) -> IndexKey {
+        IndexKey::shared("transfer", transfer)
+    }
+
     /// Events some webhook endpoint has not yet received.
     pub fn event_undelivered() -> IndexKey {
         IndexKey::fixed("delivery", "pending")
@@ -357,6 +377,18 @@ resource!(BalanceTransaction, balance_transactions, |t| Keys::of([
     keys::txn_type(t.kind),
     keys::txn_source(t.source.clone()),
     keys::txn_currency(t.currency),
+]));
+
+resource!(Transfer, transfers, |t| {
+    let mut k = Keys::of([keys::transfer_destination(t.destination.clone())]);
+    if let Some(g) = &t.transfer_group {
+        k.push(keys::transfer_group(g.clone()));
+    }
+    k
+});
+
+resource!(TransferReversal, transfer_reversals, |r| Keys::of([
+    keys::reversal_of(r.transfer.clone())
 ]));
 
 resource!(WebhookEndpoint, webhook_endpoints, |_e| Keys::default());

@@ -7,6 +7,7 @@ use super::AppState;
 use crate::config::is_api_version;
 use crate::domain::error::ErrorCode;
 use crate::domain::time::Millis;
+use crate::domain::transfer::is_account_id;
 use crate::engine::Engine;
 use crate::store::{Account, AccountId, Resource};
 use actix_web::dev::Payload;
@@ -172,11 +173,7 @@ pub fn extract(req: &HttpRequest) -> Result<Authed, ApiError> {
         None => None,
         Some(v) => {
             let acct = String::from_utf8_lossy(v.as_bytes());
-            let well_formed = acct.len() <= 255
-                && acct.strip_prefix("acct_").is_some_and(|rest| {
-                    !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
-                });
-            if !well_formed {
+            if !is_account_id(&acct) {
                 return Err(ApiError::invalid(format!(
                     "Invalid Stripe-Account header: '{acct}' is not an account id (acct_...)."
                 ))

@@ -38,7 +38,7 @@ impl StripeObject for BalanceTransaction {
             .int("fee", 0)
             .raw("fee_details", b"[]")
             .int("net", self.amount)
-            .str("reporting_category", self.kind.as_str());
+            .str("reporting_category", self.kind.reporting_category());
         match expand
             .has("source")
             .then(|| source_json(ctx, &self.source))
@@ -55,9 +55,15 @@ impl StripeObject for BalanceTransaction {
 
 /// The object a balance transaction's `source` names, by its id's kind.
 fn source_json(ctx: &Ctx<'_>, id: &str) -> Option<Vec<u8>> {
+    let none = &Expand::default();
     if IdKind::Topup.owns(id) {
-        let topup = ctx.account.topups.get(id)?;
-        return Some(topup.to_json(ctx, &Expand::default()));
+        return Some(ctx.account.topups.get(id)?.to_json(ctx, none));
+    }
+    if IdKind::Transfer.owns(id) {
+        return Some(ctx.account.transfers.get(id)?.to_json(ctx, none));
+    }
+    if IdKind::TransferReversal.owns(id) {
+        return Some(ctx.account.transfer_reversals.get(id)?.to_json(ctx, none));
     }
     None
 }

@@ -68,8 +68,23 @@ fn write_event(this: &Event, out: &mut Vec<u8>, ctx: &Ctx<'_>, api_version: &str
                 match &this.object {
                     Snapshot::Topup(t) => t.write_json(&mut object, ctx, &Expand::default()),
                     Snapshot::Balance(b) => write_balance(&mut object, b),
+                    Snapshot::Transfer(t) => t.write_json(&mut object, ctx, &Expand::default()),
                 }
                 d.raw("object", &object);
+                if let Some(p) = &this.previous {
+                    d.object("previous_attributes", |w| {
+                        if let Some(old) = &p.description {
+                            w.opt_str("description", old.as_deref());
+                        }
+                        if !p.metadata.is_empty() {
+                            w.object("metadata", |m| {
+                                for (k, v) in &p.metadata {
+                                    m.opt_str(k, v.as_deref());
+                                }
+                            });
+                        }
+                    });
+                }
             })
             .bool("livemode", false)
             .int("pending_webhooks", this.pending_webhooks() as i64)

@@ -9,7 +9,8 @@
 
 use crate::domain::error::DomainError;
 use crate::domain::list::{Cursor, Limit, PageRequest, Range};
-use crate::domain::metadata::{MetadataUpdate, MAX_VALUE_CHARS};
+use crate::domain::metadata::{Metadata, MetadataUpdate, MAX_VALUE_CHARS};
+use crate::domain::text::{bounded, MAX_TEXT};
 use std::collections::BTreeMap;
 
 /// One parameter's value.
@@ -330,6 +331,27 @@ impl Value {
             }
         }
         MetadataUpdate::merge(pairs)
+    }
+
+    /// The metadata of a new object.
+    pub fn into_metadata(self) -> Result<Metadata, DomainError> {
+        Metadata::default().updated(&self.into_metadata_update()?)
+    }
+
+    /// `true` or `false`.
+    pub fn into_bool(self, param: &str) -> Result<bool, DomainError> {
+        match self.into_string(param)?.as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => {
+                Err(DomainError::invalid(format!("Invalid boolean: {other}")).with_param(param))
+            }
+        }
+    }
+
+    /// Free text of at most 5000 characters; an empty one unsets.
+    pub fn into_text(self, param: &str) -> Result<Option<String>, DomainError> {
+        bounded(self.into_string(param)?, param, MAX_TEXT)
     }
 
     /// A string; an empty one counts as not given.

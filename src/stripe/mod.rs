@@ -15,6 +15,7 @@ mod resource;
 mod respond;
 mod test_helpers;
 mod topups;
+mod transfers;
 mod webhook_endpoints;
 mod webhooks;
 
@@ -89,6 +90,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         resource(&["/v1/test_helpers/events/{id}/resend"])
             .route(web::post().to(test_helpers::resend)),
+    )
+    .service(
+        resource(&["/v1/transfers"])
+            .route(web::get().to(transfers::list))
+            .route(web::post().to(transfers::create)),
+    )
+    .service(
+        resource(&["/v1/transfers/{id}"])
+            .route(web::get().to(transfers::retrieve))
+            .route(web::post().to(transfers::update)),
+    )
+    .service(
+        resource(&["/v1/transfers/{id}/reversals"])
+            .route(web::get().to(transfers::reversals))
+            .route(web::post().to(transfers::reverse)),
+    )
+    .service(
+        resource(&["/v1/transfers/{id}/reversals/{reversal}"])
+            .route(web::get().to(transfers::retrieve_reversal))
+            .route(web::post().to(transfers::update_reversal)),
     )
     .service(resource(&["/v1/events"]).route(web::get().to(events::list)))
     .service(resource(&["/v1/events/{id}"]).route(web::get().to(events::retrieve)))

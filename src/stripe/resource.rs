@@ -93,14 +93,33 @@ pub fn list<T: StripeObject>(
     keep: impl Fn(&T) -> bool,
     expand: &Expand,
 ) -> Result<HttpResponse, ApiError> {
-    let ctx = auth.ctx();
+    Ok(json_bytes(page_json(
+        &auth.ctx(),
+        T::URL,
+        page,
+        keys,
+        keep,
+        expand,
+    )?))
+}
+
+/// A list object of `T` at `url` (a top-level list, or one nested in an
+/// object such as a transfer's reversals).
+pub fn page_json<T: StripeObject>(
+    ctx: &Ctx<'_>,
+    url: &str,
+    page: &PageRequest,
+    keys: &[IndexKey],
+    keep: impl Fn(&T) -> bool,
+    expand: &Expand,
+) -> Result<Vec<u8>, DomainError> {
     let mut buf = ListBuf::new(page.limit.get());
-    let (items, has_more) = auth
+    let (items, has_more) = ctx
         .account
         .all::<T>()
         .page(page, keys, |t| {
-            keep(&t).then(|| buf.item(|out| t.write_json(out, &ctx, expand)))
+            keep(&t).then(|| buf.item(|out| t.write_json(out, ctx, expand)))
         })
         .map_err(|_| page.cursor.unknown(T::OBJECT))?;
-    Ok(json_bytes(buf.finish(T::URL, &items, has_more)))
+    Ok(buf.finish(url, &items, has_more))
 }

@@ -16,9 +16,9 @@ use crate::domain::currency::Currency;
 use crate::domain::error::DomainError;
 use crate::domain::failure::FailureCode;
 use crate::domain::list::{PageRequest, Range};
-use crate::domain::metadata::{Metadata, MetadataUpdate};
+use crate::domain::metadata::MetadataUpdate;
 use crate::domain::source::SourceToken;
-use crate::domain::text::{bounded, statement_descriptor, MAX_TEXT};
+use crate::domain::text::statement_descriptor;
 use crate::domain::topup::{Topup, TopupStatus, Transition};
 use crate::engine::NewTopup;
 use crate::json::ObjectWriter;
@@ -102,10 +102,10 @@ impl CreateTopup {
         let currency = currency?.ok_or_else(|| DomainError::missing("currency"))?;
         let currency = Currency::parse(&currency, "currency")?;
         let description = optional_text(description, "description")?;
-        let metadata = match metadata {
-            Some(v) => Metadata::default().updated(&v.into_metadata_update()?)?,
-            None => Metadata::default(),
-        };
+        let metadata = metadata
+            .map(Value::into_metadata)
+            .transpose()?
+            .unwrap_or_default();
         let source = source?.map(|s| SourceToken::parse(&s)).transpose()?;
         let statement_descriptor = match descriptor {
             Some(v) => statement_descriptor(v.into_string("statement_descriptor")?)?,
@@ -174,10 +174,7 @@ fn parse_pm_options(v: Value) -> Result<bool, DomainError> {
 }
 
 fn optional_text(v: Option<Value>, param: &str) -> Result<Option<String>, DomainError> {
-    match v {
-        Some(v) => bounded(v.into_string(param)?, param, MAX_TEXT),
-        None => Ok(None),
-    }
+    Ok(v.map(|v| v.into_text(param)).transpose()?.flatten())
 }
 
 /// A valid `POST /v1/topups/{id}`.
@@ -196,7 +193,7 @@ impl UpdateTopup {
         p.reject_unknown()?;
         Ok(UpdateTopup {
             description: description
-                .map(|v| bounded(v.into_string("description")?, "description", MAX_TEXT))
+                .map(|v| v.into_text("description"))
                 .transpose()?,
             metadata: metadata.map(Value::into_metadata_update).transpose()?,
             expand: Expand::parse(expand, Topup::EXPANDABLE, false)?,

@@ -10,8 +10,6 @@ use super::resource::{self, Ctx, StripeObject};
 use super::respond::json_bytes;
 use crate::config::is_api_version;
 use crate::domain::error::DomainError;
-use crate::domain::metadata::Metadata;
-use crate::domain::text::{bounded, MAX_TEXT};
 use crate::domain::webhook::{enabled_events, Url, WebhookEndpoint};
 use crate::engine::{EndpointUpdate, NewEndpoint};
 use crate::json::ObjectWriter;
@@ -69,18 +67,6 @@ fn events(v: Value) -> Result<Vec<Box<str>>, DomainError> {
     enabled_events(names, "enabled_events")
 }
 
-fn boolean(v: Value, param: &str) -> Result<bool, DomainError> {
-    match v.into_string(param)?.as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        other => Err(DomainError::invalid(format!("Invalid boolean: {other}")).with_param(param)),
-    }
-}
-
-fn text(v: Value, param: &str) -> Result<Option<String>, DomainError> {
-    bounded(v.into_string(param)?, param, MAX_TEXT)
-}
-
 fn create_params(mut p: Params) -> Result<NewEndpoint, DomainError> {
     let u = p.take("url");
     let e = p.take("enabled_events");
@@ -104,17 +90,17 @@ fn create_params(mut p: Params) -> Result<NewEndpoint, DomainError> {
         enabled_events: events(e.ok_or_else(|| DomainError::missing("enabled_events"))?)?,
         api_version,
         connect: connect
-            .map(|v| boolean(v, "connect"))
+            .map(|v| v.into_bool("connect"))
             .transpose()?
             .unwrap_or(false),
         description: description
-            .map(|v| text(v, "description"))
+            .map(|v| v.into_text("description"))
             .transpose()?
             .flatten(),
-        metadata: match metadata {
-            Some(v) => Metadata::default().updated(&v.into_metadata_update()?)?,
-            None => Metadata::default(),
-        },
+        metadata: metadata
+            .map(Value::into_metadata)
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -130,8 +116,10 @@ fn update_params(mut p: Params) -> Result<EndpointUpdate, DomainError> {
     Ok(EndpointUpdate {
         url: u.map(url).transpose()?,
         enabled_events: e.map(events).transpose()?,
-        disabled: disabled.map(|v| boolean(v, "disabled")).transpose()?,
-        description: description.map(|v| text(v, "description")).transpose()?,
+        disabled: disabled.map(|v| v.into_bool("disabled")).transpose()?,
+        description: description
+            .map(|v| v.into_text("description"))
+            .transpose()?,
         metadata: metadata.map(Value::into_metadata_update).transpose()?,
     })
 }

@@ -111,8 +111,16 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Resp {
-        self.send(self.authed(self.client.get(self.url(path))))
-            .await
+        self.get_on(path, None).await
+    }
+
+    /// A GET as the connected account `acct` (`Stripe-Account`) when given.
+    pub async fn get_on(&self, path: &str, acct: Option<&str>) -> Resp {
+        let mut req = self.authed(self.client.get(self.url(path)));
+        if let Some(acct) = acct {
+            req = req.header("stripe-account", acct);
+        }
+        self.send(req).await
     }
 
     pub async fn post(&self, path: &str, body: &str) -> Resp {
@@ -137,13 +145,18 @@ impl TestApp {
     /// Every item of a list, walked forward page by page with
     /// `starting_after` (`path` ends in a query, e.g. `/v1/topups?limit=5`).
     pub async fn walk(&self, path: &str) -> Vec<Value> {
+        self.walk_on(path, None).await
+    }
+
+    /// [`TestApp::walk`] on the connected account `acct` when given.
+    pub async fn walk_on(&self, path: &str, acct: Option<&str>) -> Vec<Value> {
         let mut items: Vec<Value> = Vec::new();
         loop {
             let q = match items.last() {
                 Some(last) => format!("{path}&starting_after={}", last["id"].as_str().expect("id")),
                 None => path.to_string(),
             };
-            let page = self.get(&q).await.ok().clone();
+            let page = self.get_on(&q, acct).await.ok().clone();
             items.extend(page["data"].as_array().expect("data").iter().cloned());
             if page["has_more"] == false {
                 return items;

@@ -22,4 +22,5 @@ mod startup;
 mod stripe_041;
 mod stripe_rust;
 mod tenants;
+mod transfers;
 mod webhooks;

@@ -617,23 +617,28 @@ async fn balance_equals_its_transactions_after_random_runs() {
                 }
             }
             if next(50) == 0 {
-                check_balance(&app).await;
+                check_balance(&app, None).await;
             }
         }
-        check_balance(&app).await;
+        check_balance(&app, None).await;
     }
 }
 
-async fn check_balance(app: &TestApp) {
+/// Checks the invariant on the account (or its connected account `acct`);
+/// returns the available balance per currency.
+pub async fn check_balance(app: &TestApp, acct: Option<&str>) -> BTreeMap<String, i64> {
     let mut by_status: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for t in app.walk("/v1/balance_transactions?limit=100").await {
+    for t in app
+        .walk_on("/v1/balance_transactions?limit=100", acct)
+        .await
+    {
         let k = (
             t["currency"].as_str().unwrap().to_string(),
             t["status"].as_str().unwrap().to_string(),
         );
         *by_status.entry(k).or_default() += t["amount"].as_i64().unwrap();
     }
-    let balance = app.get("/v1/balance").await.ok().clone();
+    let balance = app.get_on("/v1/balance", acct).await.ok().clone();
     let read = |bucket: &str| -> BTreeMap<String, i64> {
         balance[bucket]
             .as_array()
@@ -664,10 +669,11 @@ async fn check_balance(app: &TestApp) {
             );
         }
     }
+    available
 }
 
-/// SplitMix64, the property test's own seeded generator.
-fn splitmix64(mut z: u64) -> u64 {
+/// SplitMix64, the property tests' own seeded generator.
+pub fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -1,0 +1,286 @@
+//! Transfers to connected accounts and their reversals: money leaves the
+//! platform's available balance and arrives on the destination's, and
+//! comes back in parts or whole.
+
+use super::balance::Booking;
+use super::{Changed, Engine};
+use crate::domain::amount::Amount;
+use crate::domain::balance_transaction::TxnType;
+use crate::domain::currency::Currency;
+use crate::domain::error::{DomainError, ErrorCode};
+use crate::domain::event::{Cause, EventType, Previous, Snapshot};
+use crate::domain::ids::IdKind;
+use crate::domain::metadata::{Metadata, MetadataUpdate};
+use crate::domain::time::{floor_seconds, Millis};
+use crate::domain::transfer::{balance_insufficient, SourceType, Transfer, TransferReversal};
+use crate::store::{Account, AccountId};
+use std::sync::Arc;
+
+/// A valid new transfer, as a surface parsed it.
+#[derive(Debug)]
+pub struct NewTransfer {
+    pub amount: Amount,
+    pub currency: Currency,
+    pub destination: Arc<str>,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    pub source_type: SourceType,
+    pub transfer_group: Option<String>,
+}
+
+/// A valid new reversal.
+#[derive(Debug, Default)]
+pub struct NewReversal {
+    /// The rest of the transfer when `None`.
+    pub amount: Option<Amount>,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+}
+
+fn no_such_transfer(id: &str) -> DomainError {
+    DomainError::no_such("transfer", id, "id")
+}
+
+impl Engine {
+    /// Sends `input.amount` from the platform's available balance to a
+    /// connected account: a `transfer` debit on the platform (refused with
+    /// `balance_insufficient` if the available balance cannot cover it), a
+    /// `payment` credit on the destination, `transfer.created` on the
+    /// platform and `balance.available` on the destination.
+    pub fn create_transfer(
+        &self,
+        platform: &Arc<Account>,
+        input: NewTransfer,
+        now: Millis,
+        cause: &Cause,
+    ) -> Result<Changed<Transfer>, DomainError> {
+        if platform.id.connected.is_some() {
+            return Err(DomainError::invalid(
+                "Transfers go from a platform to its connected accounts: send this request without the Stripe-Account header.",
+            ));
+        }
+        // The destination first: if it cannot be made (the limit on
+        // accounts), nothing has moved.
+        let destination = self.account(&AccountId {
+            key: platform.id.key.clone(),
+            connected: Some(input.destination.clone()),
+        })?;
+        let (seq, id) = self.next_id(IdKind::Transfer);
+        let (_, payment) = self.next_id(IdKind::Payment);
+        let amount = input.amount.get();
+        let debit = Booking {
+            kind: TxnType::Transfer,
+            amount: -amount,
+            currency: input.currency,
+            description: input.description.as_deref(),
+            source: &id,
+            at: now,
+            available_at: now,
+            id: None,
+        };
+        // The one step that can refuse; everything after it succeeds.
+        let balance_transaction = self.book_covered(platform, debit, balance_insufficient)?;
+        let credit = Booking {
+            kind: TxnType::Payment,
+            amount,
+            currency: input.currency,
+            description: None,
+            source: &payment,
+            at: now,
+            available_at: now,
+            id: None,
+        };
+        let destination_payment_txn = self.book(&destination, credit);
+        let transfer = Arc::new(Transfer {
+            id,
+            amount: input.amount,
+            amount_reversed: 0,
+            currency: input.currency,
+            created: floor_seconds(now),
+            description: input.description,
+            metadata: input.metadata,
+            destination: input.destination,
+            destination_payment: payment,
+            destination_payment_txn,
+            balance_transaction,
+            source_type: input.source_type,
+            transfer_group: input.transfer_group.map(Into::into),
+            seq,
+            last_reversal: None,
+        });
+        platform.transfers.insert_shared(transfer.clone());
+        let event = self.emit(
+            platform,
+            EventType::TransferCreated,
+            Snapshot::Transfer(transfer.clone()),
+            cause,
+            now,
+        );
+        self.funds_available(&destination, now);
+        Ok(Changed {
+            object: transfer,
+            events: vec![event],
+        })
+    }
+
+    /// Changes a transfer's description and metadata; `transfer.updated`
+    /// names what changed, if anything did.
+    pub fn update_transfer(
+        &self,
+        account: &Account,
+        id: &str,
+        description: Option<Option<String>>,
+        metadata: Option<&MetadataUpdate>,
+        now: Millis,
+        cause: &Cause,
+    ) -> Result<Changed<Transfer>, DomainError> {
+        let (result, object) = account
+            .transfers
+            .update_get(id, |t| {
+                let metadata = metadata.map(|m| t.metadata.updated(m)).transpose()?;
+                let mut previous = Previous::default();
+                if let Some(m) = metadata {
+                    previous.metadata = t.metadata.changed_in(&m);
+                    t.metadata = m;
+                }
+                if let Some(d) = description.filter(|d| *d != t.description) {
+                    previous.description = Some(std::mem::replace(&mut t.description, d));
+                }
+                Ok::<_, DomainError>(previous)
+            })
+            .ok_or_else(|| no_such_transfer(id))?;
+        let previous = result?;
+        let mut events = Vec::new();
+        if !previous.is_empty() {
+            events.push(self.emit_change(
+                account,
+                EventType::TransferUpdated,
+                Snapshot::Transfer(object.clone()),
+                Some(Box::new(previous)),
+                cause,
+                now,
+            ));
+        }
+        Ok(Changed { object, events })
+    }
+
+    /// Reverses `input.amount` of a transfer (the rest by default): a
+    /// `payment_refund` debit on the destination (refused if its available
+    /// balance cannot cover it), a `transfer_refund` credit on the
+    /// platform, `transfer.reversed` and `balance.available` there.
+    pub fn reverse_transfer(
+        &self,
+        platform: &Arc<Account>,
+        id: &str,
+        input: NewReversal,
+        now: Millis,
+        cause: &Cause,
+    ) -> Result<Changed<TransferReversal>, DomainError> {
+        let dest_id = platform
+            .transfers
+            .get(id)
+            .map(|t| t.destination.clone())
+            .ok_or_else(|| no_such_transfer(id))?;
+        let destination = self.account(&AccountId {
+            key: platform.id.key.clone(),
+            connected: Some(dest_id.clone()),
+        })?;
+        let (seq, reversal_id) = self.next_id(IdKind::TransferReversal);
+        let (_, refund) = self.next_id(IdKind::PaymentRefund);
+        // Under the transfer's lock: what is left to reverse and the
+        // destination's funds are checked together, so two reversals
+        // never take back more than was sent.
+        let (result, transfer) = platform
+            .transfers
+            .update_get(id, |t| {
+                let mut after = t.clone();
+                let amount = after.reverse(input.amount, seq)?;
+                let debit = Booking {
+                    kind: TxnType::PaymentRefund,
+                    amount: -amount,
+                    currency: after.currency,
+                    description: None,
+                    source: &refund,
+                    at: now,
+                    available_at: now,
+                    id: None,
+                };
+                self.book_covered(&destination, debit, || {
+                    DomainError::invalid(format!(
+                        "The destination account {dest_id} has insufficient available funds to cover this reversal."
+                    ))
+                    .with_code(ErrorCode::BalanceInsufficient)
+                })?;
+                *t = after;
+                Ok::<_, DomainError>(amount)
+            })
+            .ok_or_else(|| no_such_transfer(id))?;
+        let amount = result?;
+        let credit = Booking {
+            kind: TxnType::TransferRefund,
+            amount,
+            currency: transfer.currency,
+            description: input.description.as_deref(),
+            source: &reversal_id,
+            at: now,
+            available_at: now,
+            id: None,
+        };
+        let balance_transaction = self.book(platform, credit);
+        let reversal = Arc::new(TransferReversal {
+            id: reversal_id,
+            amount,
+            currency: transfer.currency,
+            created: floor_seconds(now),
+            metadata: input.metadata,
+            transfer: transfer.id.clone(),
+            balance_transaction,
+            destination_payment_refund: refund,
+            seq,
+        });
+        platform.transfer_reversals.insert_shared(reversal.clone());
+        let mut events = vec![self.emit(
+            platform,
+            EventType::TransferReversed,
+            Snapshot::Transfer(transfer),
+            cause,
+            now,
+        )];
+        events.push(self.funds_available(platform, now));
+        Ok(Changed {
+            object: reversal,
+            events,
+        })
+    }
+
+    /// Changes a reversal's metadata (Stripe sends no event for it).
+    pub fn update_reversal(
+        &self,
+        account: &Account,
+        transfer: &str,
+        id: &str,
+        metadata: Option<&MetadataUpdate>,
+    ) -> Result<Changed<TransferReversal>, DomainError> {
+        let not_found = || DomainError::no_such("transfer_reversal", id, "id");
+        if account
+            .transfer_reversals
+            .get(id)
+            .is_none_or(|r| *r.transfer != *transfer)
+        {
+            return Err(not_found());
+        }
+        let (result, object) = account
+            .transfer_reversals
+            .update_get(id, |r| {
+                if let Some(m) = metadata {
+                    r.metadata = r.metadata.updated(m)?;
+                }
+                Ok::<_, DomainError>(())
+            })
+            .ok_or_else(not_found)?;
+        result.map(|()| Changed {
+            object,
+            events: Vec::new(),
+        })
+    }
+}
