@@ -87,6 +87,16 @@ impl<'a> ObjectWriter<'a> {
         key: &str,
         entries: impl Iterator<Item = (&'k String, &'k String)>,
     ) -> &mut Self {
+        self.nullable_string_map(key, entries.map(|(k, v)| (k.as_str(), Some(v.as_str()))))
+    }
+
+    /// A map of strings or nulls (metadata's previous values), keys escaped
+    /// like values: they are user text.
+    pub fn nullable_string_map<'k>(
+        &mut self,
+        key: &str,
+        entries: impl Iterator<Item = (&'k str, Option<&'k str>)>,
+    ) -> &mut Self {
         let out = self.key(key);
         out.push(b'{');
         for (i, (k, v)) in entries.enumerate() {
@@ -95,7 +105,10 @@ impl<'a> ObjectWriter<'a> {
             }
             write_str(out, k);
             out.push(b':');
-            write_str(out, v);
+            match v {
+                Some(v) => write_str(out, v),
+                None => out.extend_from_slice(b"null"),
+            }
         }
         out.push(b'}');
         self

@@ -77,11 +77,10 @@ fn write_event(this: &Event, out: &mut Vec<u8>, ctx: &Ctx<'_>, api_version: &str
                             w.opt_str("description", old.as_deref());
                         }
                         if !p.metadata.is_empty() {
-                            w.object("metadata", |m| {
-                                for (k, v) in &p.metadata {
-                                    m.opt_str(k, v.as_deref());
-                                }
-                            });
+                            w.nullable_string_map(
+                                "metadata",
+                                p.metadata.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
+                            );
                         }
                     });
                 }

@@ -21,6 +21,7 @@ mod self_contained;
 mod startup;
 mod stripe_041;
 mod stripe_rust;
+mod stripe_transfers;
 mod tenants;
 mod transfers;
 mod webhooks;

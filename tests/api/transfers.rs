@@ -383,6 +383,19 @@ async fn update_emits_transfer_updated_with_previous_attributes() {
         data["previous_attributes"],
         serde_json::json!({"description": null, "metadata": {"a": "1", "b": "2", "c": null}})
     );
+    // Keys are user text: escaped in previous_attributes as everywhere.
+    app.post(&format!("/v1/transfers/{id}"), "metadata[q%22%0A]=x")
+        .await
+        .ok();
+    let events = app
+        .get("/v1/events?type=transfer.updated")
+        .await
+        .ok()
+        .clone();
+    assert_eq!(
+        events["data"][0]["data"]["previous_attributes"],
+        serde_json::json!({"metadata": {"q\"\n": null}})
+    );
     // Nothing changed: no event.
     app.post(&format!("/v1/transfers/{id}"), "description=Payout")
         .await
@@ -392,7 +405,7 @@ async fn update_emits_transfer_updated_with_previous_attributes() {
             .as_array()
             .unwrap()
             .len(),
-        1
+        2
     );
     // Only description and metadata can change.
     app.post(&format!("/v1/transfers/{id}"), "amount=5")

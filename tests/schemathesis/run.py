@@ -13,7 +13,8 @@ What it does:
    under the repository root, with ``--port 0 --clock manual --log-level
    warn``, and reads the address from its one stdout line;
 2. seeds one account (the API key below) with a pending, a succeeded and a
-   canceled top-up, so that there are real ids to retrieve;
+   canceled top-up, and a transfer with a reversal, so that there are real
+   ids to retrieve;
 3. writes a copy of the spec (``$TOPUPS_MOCK_OPENAPI`` or
    ``tests/schema/stripe-openapi-subset.json``) with those ids as
    path-parameter examples, with links from ``POST /v1/topups`` to the
@@ -22,7 +23,8 @@ What it does:
    server accepts, so that creates succeed often enough. Response schemas
    are not touched;
 4. runs ``schemathesis run`` on the implemented operations only (top-ups,
-   the balance and balance transactions, not /v1/transfers) with the checks
+   the balance and balance transactions, events, transfers and their
+   reversals; not webhook endpoints, whose generated URLs would be called) with the checks
    not_a_server_error, status_code_conformance and
    response_schema_conformance. Stripe documents only ``200`` and a
    ``default`` error response, so every non-2xx body must be an ``error``.
@@ -55,7 +57,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests" / "sdk" / "python"))
 from support import MockServer, server_bin  # noqa: E402
 API_KEY = "sk_test_schemathesis_0000000000"
 # The operations the mock implements.
-INCLUDE_PATH_REGEX = r"^/v1/(topups|balance|balance_transactions|events)(/|$)"
+INCLUDE_PATH_REGEX = r"^/v1/(topups|balance|balance_transactions|events|transfers)(/|$)"
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 MAX_EXAMPLES = 50
 CURRENCIES = ["usd", "eur", "gbp", "jpy"]
@@ -97,9 +99,19 @@ def seed(server: MockServer) -> Dict[str, List[str]]:
     txn = succeeded.get("balance_transaction")
     if not isinstance(txn, str):
         raise RuntimeError(f"seeding: a succeeded top-up has no balance transaction: {succeeded}")
+    transfer = call(
+        server,
+        "POST",
+        "/v1/transfers",
+        {"amount": "500", "currency": "usd", "destination": "acct_1Schemathesis"},
+    )
+    reversal = call(server, "POST", f"/v1/transfers/{transfer['id']}/reversals", {"amount": "100"})
     return {
         "topup": [pending["id"], succeeded["id"], canceled["id"]],
-        "id": [txn],
+        "transfer": [transfer["id"]],
+        # `id` names a balance transaction, a transfer (its reversals) or a
+        # reversal, by path.
+        "id": [txn, transfer["id"], reversal["id"]],
     }
 
 
