@@ -20,7 +20,8 @@ What it does:
    path-parameter examples, with links from ``POST /v1/topups`` to the
    operations on one top-up (for the stateful phase), and with the
    ``amount`` and ``currency`` of ``POST /v1/topups`` narrowed to values the
-   server accepts, so that creates succeed often enough. Response schemas
+   server accepts, so that creates succeed often enough (and likewise for
+   transfers and reversals, against a balance seeded for them). Response schemas
    are not touched;
 4. runs ``schemathesis run`` on the implemented operations only (top-ups,
    the balance and balance transactions, events, transfers and their
@@ -61,6 +62,7 @@ INCLUDE_PATH_REGEX = r"^/v1/(topups|balance|balance_transactions|events|transfer
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 MAX_EXAMPLES = 50
 CURRENCIES = ["usd", "eur", "gbp", "jpy"]
+DESTINATIONS = ["acct_1Schemathesis", "acct_1SchemathesisB"]
 
 
 def spec_path() -> Path:
@@ -99,11 +101,14 @@ def seed(server: MockServer) -> Dict[str, List[str]]:
     txn = succeeded.get("balance_transaction")
     if not isinstance(txn, str):
         raise RuntimeError(f"seeding: a succeeded top-up has no balance transaction: {succeeded}")
+    for _ in range(5):
+        funds = call(server, "POST", "/v1/topups", {"amount": "99999999", "currency": "usd"})
+        call(server, "POST", f"/v1/test_helpers/topups/{funds['id']}/succeed")
     transfer = call(
         server,
         "POST",
         "/v1/transfers",
-        {"amount": "500", "currency": "usd", "destination": "acct_1Schemathesis"},
+        {"amount": "50000", "currency": "usd", "destination": DESTINATIONS[0]},
     )
     reversal = call(server, "POST", f"/v1/transfers/{transfer['id']}/reversals", {"amount": "100"})
     return {
@@ -132,6 +137,21 @@ def augment(spec: Dict[str, Any], examples: Dict[str, List[str]]) -> Dict[str, A
     form = create["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
     form["properties"]["currency"] = {"type": "string", "enum": CURRENCIES}
     form["properties"]["amount"] = {"type": "integer", "minimum": 1, "maximum": 99_999_999}
+    # Transfers: small amounts in usd to a few connected accounts, from a
+    # balance seeded large enough that creates and reversals mostly succeed.
+    transfer = spec["paths"]["/v1/transfers"]["post"]
+    form = transfer["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    form["properties"]["currency"] = {"type": "string", "enum": ["usd"]}
+    form["properties"]["amount"] = {"type": "integer", "minimum": 1, "maximum": 1000}
+    form["properties"]["destination"] = {"type": "string", "enum": DESTINATIONS}
+    form["properties"].pop("source_transaction", None)
+    reverse = spec["paths"]["/v1/transfers/{id}/reversals"]["post"]
+    form = reverse["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    form["properties"]["amount"] = {"type": "integer", "minimum": 1, "maximum": 10}
+    for op in spec["paths"]["/v1/transfers/{id}/reversals"].values():
+        for param in op.get("parameters", []):
+            if param.get("in") == "path":
+                param["schema"] = {"type": "string", "enum": examples["transfer"]}
     create["responses"]["200"]["links"] = {
         name: {"operationId": op_id, "parameters": {"topup": "$response.body#/id"}}
         for name, op_id in [
