@@ -6,6 +6,7 @@
 --   retrieve  GET  /v1/topups/{id}       id drawn at random from BENCH_IDS
 --   update    POST /v1/topups/{id}       metadata[k]=v, id as for retrieve
 --   list      GET  /v1/topups?limit=10&starting_after=BENCH_CURSOR
+--   transfer  POST /v1/transfers  amount=1&currency=usd&destination=acct_1Bench
 --
 -- done() prints one machine-readable line starting with "BENCH".
 
@@ -35,6 +36,11 @@ if shape == "create" then
    wrk.path = "/v1/topups"
    wrk.headers = form_headers
    wrk.body = "amount=2000&currency=usd"
+elseif shape == "transfer" then
+   wrk.method = "POST"
+   wrk.path = "/v1/transfers"
+   wrk.headers = form_headers
+   wrk.body = "amount=1&currency=usd&destination=acct_1Bench"
 elseif shape == "list" then
    local cursor = os.getenv("BENCH_CURSOR")
    assert(cursor, "BENCH_CURSOR must name an existing top-up id")

@@ -189,6 +189,7 @@ log "throughput: $THREADS threads, $CONNECTIONS connections, $DURATION per run"
 start ours "${SERVER_CMD[@]}"; ours_pid=$STARTED_PID; ours=$STARTED_URL
 start baseline "${BASELINE_CMD[@]}"; base_pid=$STARTED_PID; base=$STARTED_URL
 python3 bench/tool.py seed "$ours" "$SEEDED" "$WORK/ids.txt"
+python3 bench/tool.py fund "$ours"
 base_bytes=$(python3 bench/tool.py size "$base" /v1/topups/any)
 base_list_bytes=$(python3 bench/tool.py size "$base" "/v1/topups?limit=10")
 list_bytes=$(python3 bench/tool.py size "$ours" "/v1/topups?limit=10&starting_after=$(sed -n 21p "$WORK/ids.txt")")
@@ -204,7 +205,7 @@ declare -A r
 # Each shape runs twice on each server, alternating, and the faster run of
 # each counts, so a burst of other work on the machine skews less. Create
 # runs last, so the other three see the seeded store only.
-for shape in retrieve list update create; do
+for shape in retrieve list update create transfer; do
   log "  $shape"
   runs_ours=() runs_base=()
   for _ in 1 2; do
@@ -264,6 +265,7 @@ shape_row() { # SHAPE LABEL
   shape_row create "create \`POST /v1/topups\`"
   row "create, one webhook endpoint answering after 5 s" "$(perf "${r[hooked.ours]}")" "" \
     "$(pct "$(field rps "${r[hooked.ours]}")" "$(field rps "${r[create.ours]}")") % of create without it"
+  shape_row transfer "transfer \`POST /v1/transfers\` (1 cent, one destination)"
   shape_row retrieve "retrieve \`GET /v1/topups/{id}\`"
   shape_row list "list \`GET /v1/topups?limit=10&starting_after=…\` ($(int "$list_bytes")-byte page)"
   shape_row update "update \`POST /v1/topups/{id}\` \`metadata[k]=v\`"

@@ -89,6 +89,15 @@ def seed(url, n, path):
         f.write("\n".join(ids) + "\n")
 
 
+def fund(url):
+    """Gives the bench key 3 x 999,999.99 usd available, for the transfer row
+    (each transfer moves 1 cent)."""
+    conn = connect(url)
+    for _ in range(3):
+        t = call(conn, "POST", "/v1/topups", "amount=99999999&currency=usd")
+        call(conn, "POST", f"/v1/test_helpers/topups/{t['id']}/succeed", "")
+
+
 def count(url):
     conn = connect(url)
     total, cursor = 0, None
@@ -216,6 +225,8 @@ def main(argv):
         fill(argv[1], int(argv[2]), int(argv[3]) if len(argv) == 4 else 64)
     elif len(argv) == 3 and argv[0] == "size":
         size(argv[1], argv[2])
+    elif len(argv) == 2 and argv[0] == "fund":
+        fund(argv[1])
     elif len(argv) == 2 and argv[0] == "count":
         count(argv[1])
     elif len(argv) == 2 and argv[0] == "slow-receiver":
