@@ -7,6 +7,8 @@
 //! bracket syntax is ours because serde_qs's errors cannot be mapped onto
 //! Stripe's per-parameter messages.
 
+use crate::domain::amount::Amount;
+use crate::domain::currency::Currency;
 use crate::domain::error::DomainError;
 use crate::domain::list::{Cursor, Limit, PageRequest, Range};
 use crate::domain::metadata::{Metadata, MetadataUpdate, MAX_VALUE_CHARS};
@@ -358,6 +360,29 @@ impl Value {
     pub fn into_non_empty(self, param: &str) -> Result<Option<String>, DomainError> {
         Ok(Some(self.into_string(param)?).filter(|s| !s.is_empty()))
     }
+}
+
+/// An optional free-text parameter (at most 5000 characters; empty is
+/// none).
+pub fn optional_text(v: Option<Value>, param: &str) -> Result<Option<String>, DomainError> {
+    Ok(v.map(|v| v.into_text(param)).transpose()?.flatten())
+}
+
+/// A required `amount` (a positive integer in the smallest unit) and
+/// `currency`, in the order Stripe checks them.
+pub fn money(
+    amount: Option<Value>,
+    currency: Result<Option<String>, DomainError>,
+) -> Result<(Amount, Currency), DomainError> {
+    let amount = amount.ok_or_else(|| DomainError::missing("amount"))?;
+    let amount = Amount::parse(amount.into_integer("amount")?, "amount")?;
+    let currency = currency?.ok_or_else(|| DomainError::missing("currency"))?;
+    Ok((amount, Currency::parse(&currency, "currency")?))
+}
+
+/// The `metadata` of a new object (none given: empty).
+pub fn new_metadata(v: Option<Value>) -> Result<Metadata, DomainError> {
+    Ok(v.map(Value::into_metadata).transpose()?.unwrap_or_default())
 }
 
 impl Params {

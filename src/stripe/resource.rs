@@ -4,10 +4,11 @@
 use super::auth::Authed;
 use super::error::ApiError;
 use super::expand::Expand;
-use super::form::Params;
+use super::form::{Params, Value};
 use super::respond::{json_bytes, ListBuf};
 use crate::domain::error::DomainError;
 use crate::domain::list::PageRequest;
+use crate::domain::metadata::MetadataUpdate;
 use crate::domain::time::Millis;
 use crate::engine::Changed;
 use crate::store::{Account, IndexKey, Resource};
@@ -60,6 +61,31 @@ pub fn changed<T: StripeObject>(changed: Changed<T>, ctx: &Ctx<'_>, expand: &Exp
         );
     }
     changed.object.to_json(ctx, expand)
+}
+
+/// A valid update of an object's `description` and `metadata`, the two
+/// fields top-ups and transfers let a request change.
+pub struct DescribedUpdate {
+    /// `Some(None)` clears the description.
+    pub description: Option<Option<String>>,
+    pub metadata: Option<MetadataUpdate>,
+    pub expand: Expand,
+}
+
+impl DescribedUpdate {
+    pub fn parse<T: StripeObject>(mut p: Params) -> Result<Self, DomainError> {
+        let description = p.take("description");
+        let metadata = p.take("metadata");
+        let expand = p.take("expand");
+        p.reject_unknown()?;
+        Ok(DescribedUpdate {
+            description: description
+                .map(|v| v.into_text("description"))
+                .transpose()?,
+            metadata: metadata.map(Value::into_metadata_update).transpose()?,
+            expand: Expand::parse(expand, T::EXPANDABLE, false)?,
+        })
+    }
 }
 
 /// `No such topup: 'tu_x'`.

@@ -8,15 +8,12 @@ use super::auth::{self, Authed};
 use super::body;
 use super::error::ApiError;
 use super::expand::Expand;
-use super::form::{Params, Value};
+use super::form::{money, new_metadata, optional_text, Params, Value};
 use super::idempotent;
-use super::resource::{self, Ctx, StripeObject};
-use crate::domain::amount::Amount;
-use crate::domain::currency::Currency;
+use super::resource::{self, Ctx, DescribedUpdate, StripeObject};
 use crate::domain::error::DomainError;
 use crate::domain::failure::FailureCode;
 use crate::domain::list::{PageRequest, Range};
-use crate::domain::metadata::MetadataUpdate;
 use crate::domain::source::SourceToken;
 use crate::domain::text::statement_descriptor;
 use crate::domain::topup::{Topup, TopupStatus, Transition};
@@ -97,15 +94,9 @@ impl CreateTopup {
         let expand = p.take("expand");
         p.reject_unknown()?;
 
-        let amount = amount.ok_or_else(|| DomainError::missing("amount"))?;
-        let amount = Amount::parse(amount.into_integer("amount")?, "amount")?;
-        let currency = currency?.ok_or_else(|| DomainError::missing("currency"))?;
-        let currency = Currency::parse(&currency, "currency")?;
+        let (amount, currency) = money(amount, currency)?;
         let description = optional_text(description, "description")?;
-        let metadata = metadata
-            .map(Value::into_metadata)
-            .transpose()?
-            .unwrap_or_default();
+        let metadata = new_metadata(metadata)?;
         let source = source?.map(|s| SourceToken::parse(&s)).transpose()?;
         let statement_descriptor = match descriptor {
             Some(v) => statement_descriptor(v.into_string("statement_descriptor")?)?,
@@ -170,34 +161,6 @@ fn parse_pm_options(v: Value) -> Result<bool, DomainError> {
             "Invalid {param}: must be one of ach (got {other})"
         ))
         .with_param(param)),
-    }
-}
-
-fn optional_text(v: Option<Value>, param: &str) -> Result<Option<String>, DomainError> {
-    Ok(v.map(|v| v.into_text(param)).transpose()?.flatten())
-}
-
-/// A valid `POST /v1/topups/{id}`.
-struct UpdateTopup {
-    /// `Some(None)` clears the description.
-    description: Option<Option<String>>,
-    metadata: Option<MetadataUpdate>,
-    expand: Expand,
-}
-
-impl UpdateTopup {
-    fn parse(mut p: Params) -> Result<Self, DomainError> {
-        let description = p.take("description");
-        let metadata = p.take("metadata");
-        let expand = p.take("expand");
-        p.reject_unknown()?;
-        Ok(UpdateTopup {
-            description: description
-                .map(|v| v.into_text("description"))
-                .transpose()?,
-            metadata: metadata.map(Value::into_metadata_update).transpose()?,
-            expand: Expand::parse(expand, Topup::EXPANDABLE, false)?,
-        })
     }
 }
 
@@ -302,12 +265,21 @@ async fn update(
     id: &str,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    idempotent::post(req, payload, auth, UpdateTopup::parse, |input, w| {
-        let updated =
-            auth.engine
-                .update_topup(&w.account, id, input.description, input.metadata.as_ref())?;
-        Ok(resource::changed(updated, &w.ctx(), &input.expand))
-    })
+    idempotent::post(
+        req,
+        payload,
+        auth,
+        DescribedUpdate::parse::<Topup>,
+        |input, w| {
+            let updated = auth.engine.update_topup(
+                &w.account,
+                id,
+                input.description,
+                input.metadata.as_ref(),
+            )?;
+            Ok(resource::changed(updated, &w.ctx(), &input.expand))
+        },
+    )
     .await
 }
 

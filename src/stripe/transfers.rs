@@ -5,12 +5,11 @@ use super::auth::Authed;
 use super::body;
 use super::error::ApiError;
 use super::expand::Expand;
-use super::form::{Params, Value};
+use super::form::{money, new_metadata, optional_text, Params, Value};
 use super::idempotent;
-use super::resource::{self, page_json, Ctx, StripeObject};
+use super::resource::{self, page_json, Ctx, DescribedUpdate, StripeObject};
 use super::respond::json_bytes;
 use crate::domain::amount::Amount;
-use crate::domain::currency::Currency;
 use crate::domain::error::DomainError;
 use crate::domain::list::PageRequest;
 use crate::domain::metadata::MetadataUpdate;
@@ -162,10 +161,7 @@ impl CreateTransfer {
         let expand = p.take("expand");
         p.reject_unknown()?;
 
-        let amount = amount.ok_or_else(|| DomainError::missing("amount"))?;
-        let amount = Amount::parse(amount.into_integer("amount")?, "amount")?;
-        let currency = currency?.ok_or_else(|| DomainError::missing("currency"))?;
-        let currency = Currency::parse(&currency, "currency")?;
+        let (amount, currency) = money(amount, currency)?;
         let destination = destination?.ok_or_else(|| DomainError::missing("destination"))?;
         // The mock has no charges, so any charge named is unknown, as an
         // unknown charge is to Stripe.
@@ -180,44 +176,14 @@ impl CreateTransfer {
                 amount,
                 currency,
                 destination: parse_destination(&destination)?,
-                description: text(description, "description")?,
-                metadata: metadata
-                    .map(Value::into_metadata)
-                    .transpose()?
-                    .unwrap_or_default(),
+                description: optional_text(description, "description")?,
+                metadata: new_metadata(metadata)?,
                 source_type: source_type?
                     .map(|s| SourceType::parse(&s))
                     .transpose()?
                     .unwrap_or_default(),
-                transfer_group: text(transfer_group, "transfer_group")?,
+                transfer_group: optional_text(transfer_group, "transfer_group")?,
             },
-            expand: Expand::parse(expand, Transfer::EXPANDABLE, false)?,
-        })
-    }
-}
-
-fn text(v: Option<Value>, param: &str) -> Result<Option<String>, DomainError> {
-    Ok(v.map(|v| v.into_text(param)).transpose()?.flatten())
-}
-
-/// A valid `POST /v1/transfers/{id}`.
-struct UpdateTransfer {
-    description: Option<Option<String>>,
-    metadata: Option<MetadataUpdate>,
-    expand: Expand,
-}
-
-impl UpdateTransfer {
-    fn parse(mut p: Params) -> Result<Self, DomainError> {
-        let description = p.take("description");
-        let metadata = p.take("metadata");
-        let expand = p.take("expand");
-        p.reject_unknown()?;
-        Ok(UpdateTransfer {
-            description: description
-                .map(|v| v.into_text("description"))
-                .transpose()?,
-            metadata: metadata.map(Value::into_metadata_update).transpose()?,
             expand: Expand::parse(expand, Transfer::EXPANDABLE, false)?,
         })
     }
@@ -246,11 +212,8 @@ impl CreateReversal {
                 amount: amount
                     .map(|v| Amount::parse(v.into_integer("amount")?, "amount"))
                     .transpose()?,
-                description: text(description, "description")?,
-                metadata: metadata
-                    .map(Value::into_metadata)
-                    .transpose()?
-                    .unwrap_or_default(),
+                description: optional_text(description, "description")?,
+                metadata: new_metadata(metadata)?,
             },
             expand: Expand::parse(expand, TransferReversal::EXPANDABLE, false)?,
         })
@@ -337,17 +300,23 @@ pub async fn update(
     if !auth.may_change::<Transfer>(&id) {
         return Err(resource::not_found::<Transfer>(&id).into());
     }
-    idempotent::post(&req, payload, &auth, UpdateTransfer::parse, |input, w| {
-        let changed = auth.engine.update_transfer(
-            &w.account,
-            &id,
-            input.description,
-            input.metadata.as_ref(),
-            w.now,
-            &w.cause,
-        )?;
-        Ok(resource::changed(changed, &w.ctx(), &input.expand))
-    })
+    idempotent::post(
+        &req,
+        payload,
+        &auth,
+        DescribedUpdate::parse::<Transfer>,
+        |input, w| {
+            let changed = auth.engine.update_transfer(
+                &w.account,
+                &id,
+                input.description,
+                input.metadata.as_ref(),
+                w.now,
+                &w.cause,
+            )?;
+            Ok(resource::changed(changed, &w.ctx(), &input.expand))
+        },
+    )
     .await
 }
 

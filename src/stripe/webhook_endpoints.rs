@@ -4,7 +4,7 @@ use super::auth::Authed;
 use super::body;
 use super::error::ApiError;
 use super::expand::Expand;
-use super::form::{Params, Value};
+use super::form::{new_metadata, Params, Value};
 use super::idempotent;
 use super::resource::{self, Ctx, StripeObject};
 use super::respond::json_bytes;
@@ -97,10 +97,7 @@ fn create_params(mut p: Params) -> Result<NewEndpoint, DomainError> {
             .map(|v| v.into_text("description"))
             .transpose()?
             .flatten(),
-        metadata: metadata
-            .map(Value::into_metadata)
-            .transpose()?
-            .unwrap_or_default(),
+        metadata: new_metadata(metadata)?,
     })
 }
 
