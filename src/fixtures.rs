@@ -1,6 +1,8 @@
-//! Fixtures: Stripe-shaped top-ups loaded at start-up, so a test can begin
-//! from a known world. A file holds one top-up, an array of them, or a list
-//! object; a folder is every `*.json` file in it, in name order.
+//! Fixtures: Stripe-shaped top-ups, transfers and transfer reversals
+//! loaded at start-up, so a test can begin from a known world. A file holds
+//! one object, an array of them, or a list object; `object` says which kind
+//! (a top-up when absent); a folder is every `*.json` file in it, in name
+//! order.
 
 use crate::domain::amount::Amount;
 use crate::domain::currency::Currency;
@@ -10,6 +12,8 @@ use crate::domain::metadata::Metadata;
 use crate::domain::metadata::MetadataUpdate;
 use crate::domain::text::{bounded, statement_descriptor, MAX_TEXT};
 use crate::domain::topup::{Outcome, Topup, TopupStatus};
+use crate::domain::transfer::{is_account_id, SourceType};
+use crate::engine::{FixtureReversal, FixtureTransfer, Fixtures};
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -42,6 +46,44 @@ struct FixtureTopup {
     expected_availability_date: Option<i64>,
     /// Kept as given (a `txn_...` id), so a fixture's transaction can be
     /// retrieved by the id its file names.
+    #[serde(default)]
+    balance_transaction: Option<String>,
+}
+
+/// A transfer as a fixture file spells it; ids it leaves out are drawn.
+#[derive(Debug, Deserialize)]
+struct FixtureTransferFile {
+    id: String,
+    #[serde(deserialize_with = "amount")]
+    amount: Amount,
+    #[serde(deserialize_with = "currency")]
+    currency: Currency,
+    created: i64,
+    destination: String,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "metadata")]
+    metadata: Option<Metadata>,
+    #[serde(default, deserialize_with = "text")]
+    transfer_group: Option<String>,
+    #[serde(default)]
+    source_type: Option<String>,
+    #[serde(default)]
+    balance_transaction: Option<String>,
+    #[serde(default)]
+    destination_payment: Option<String>,
+}
+
+/// A reversal as a fixture file spells it, after its transfer.
+#[derive(Debug, Deserialize)]
+struct FixtureReversalFile {
+    id: String,
+    transfer: String,
+    #[serde(deserialize_with = "amount")]
+    amount: Amount,
+    created: i64,
+    #[serde(default, deserialize_with = "metadata")]
+    metadata: Option<Metadata>,
     #[serde(default)]
     balance_transaction: Option<String>,
 }
@@ -114,15 +156,13 @@ fn failure<'de, D: Deserializer<'de>>(d: D) -> Result<Option<FailureCode>, D::Er
 /// Reads every fixture under `path`. Each top-up's `seq` orders it among
 /// fixtures with the same `created`; the caller places them in its own
 /// sequence space.
-pub fn load(path: &Path) -> Result<Vec<Topup>, String> {
+pub fn load(path: &Path) -> Result<Fixtures, String> {
     let files = files(path)?;
-    let mut out = Vec::new();
+    let mut out = Fixtures::default();
     let mut seen = HashSet::new();
     for file in files {
         let name = file.display().to_string();
         let text = std::fs::read_to_string(&file).map_err(|e| format!("fixture {name}: {e}"))?;
-        // Parse the shape first, then each top-up with path tracking so
-        // errors name the field; the line is where its object starts.
         let shape: FileShape =
             serde_json::from_str(&text).map_err(|e| format!("fixture {name}: {e}"))?;
         let (items, depth) = match shape {
@@ -133,46 +173,168 @@ pub fn load(path: &Path) -> Result<Vec<Topup>, String> {
         let offsets = object_lines(&text, depth);
         for (i, item) in items.into_iter().enumerate() {
             let line = offsets.get(i).copied().unwrap_or(1);
-            let raw = serde_json::to_string(&item).unwrap_or_default();
-            let de = &mut serde_json::Deserializer::from_str(&raw);
-            let f: FixtureTopup = serde_path_to_error::deserialize(de).map_err(|e| {
-                let field = e.path().to_string();
-                let inner = e.into_inner().to_string();
-                // Drop serde_json's position in the re-serialized object.
-                let inner = inner
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or(&inner)
-                    .to_string();
-                format!("fixture {name}: line {line}: field `{field}`: {inner}")
-            })?;
-            if let Some(txn) = &f.balance_transaction {
-                if !is_id(IdKind::BalanceTransaction, txn) {
-                    return Err(format!(
-                        "fixture {name}: line {line}: field `balance_transaction`: '{txn}' is not a balance transaction id (txn_...)"
-                    ));
+            let at = |field: &str, why: String| {
+                format!("fixture {name}: line {line}: field `{field}`: {why}")
+            };
+            let object = item
+                .get("object")
+                .and_then(|o| o.as_str())
+                .unwrap_or("topup")
+                .to_string();
+            let id = item
+                .get("id")
+                .and_then(|o| o.as_str())
+                .unwrap_or_default()
+                .to_string();
+            if !seen.insert(id.clone()) {
+                return Err(at("id", format!("'{id}' appears twice")));
+            }
+            match object.as_str() {
+                "topup" => {
+                    let f: FixtureTopup = parse(item, &at)?;
+                    check_id(IdKind::Topup, &f.id, "id", "a top-up id (tu_...)", &at)?;
+                    if let Some(txn) = &f.balance_transaction {
+                        check_id(
+                            IdKind::BalanceTransaction,
+                            txn,
+                            "balance_transaction",
+                            "a balance transaction id (txn_...)",
+                            &at,
+                        )?;
+                    }
+                    out.topups.push(into_topup(f, out.topups.len() as u64));
+                }
+                "transfer" => {
+                    let f: FixtureTransferFile = parse(item, &at)?;
+                    check_id(IdKind::Transfer, &f.id, "id", "a transfer id (tr_...)", &at)?;
+                    if !is_account_id(&f.destination) {
+                        return Err(at(
+                            "destination",
+                            format!("'{}' is not an account id (acct_...)", f.destination),
+                        ));
+                    }
+                    if let Some(txn) = &f.balance_transaction {
+                        check_id(
+                            IdKind::BalanceTransaction,
+                            txn,
+                            "balance_transaction",
+                            "a balance transaction id (txn_...)",
+                            &at,
+                        )?;
+                    }
+                    if let Some(py) = &f.destination_payment {
+                        check_id(
+                            IdKind::Payment,
+                            py,
+                            "destination_payment",
+                            "a payment id (py_...)",
+                            &at,
+                        )?;
+                    }
+                    let source_type = f
+                        .source_type
+                        .as_deref()
+                        .map(SourceType::parse)
+                        .transpose()
+                        .map_err(|e| at("source_type", e.message.into_owned()))?
+                        .unwrap_or_default();
+                    out.transfers.push(FixtureTransfer {
+                        id: f.id.into(),
+                        amount: f.amount,
+                        currency: f.currency,
+                        created: f.created,
+                        description: f.description,
+                        metadata: f.metadata.unwrap_or_default(),
+                        destination: f.destination.into(),
+                        transfer_group: f.transfer_group.map(Into::into),
+                        source_type,
+                        balance_transaction: f.balance_transaction.map(Into::into),
+                        destination_payment: f.destination_payment.map(Into::into),
+                    });
+                }
+                "transfer_reversal" => {
+                    let f: FixtureReversalFile = parse(item, &at)?;
+                    check_id(
+                        IdKind::TransferReversal,
+                        &f.id,
+                        "id",
+                        "a transfer reversal id (trr_...)",
+                        &at,
+                    )?;
+                    if let Some(txn) = &f.balance_transaction {
+                        check_id(
+                            IdKind::BalanceTransaction,
+                            txn,
+                            "balance_transaction",
+                            "a balance transaction id (txn_...)",
+                            &at,
+                        )?;
+                    }
+                    // Its transfer must come first, and have the amount left.
+                    let Some(t) = out.transfers.iter().find(|t| *t.id == f.transfer) else {
+                        return Err(at("transfer", format!("'{}' is not a transfer of this fixture set (list it before its reversals)", f.transfer)));
+                    };
+                    let reversed: i64 = out
+                        .reversals
+                        .iter()
+                        .filter(|r| r.transfer == t.id)
+                        .map(|r| r.amount.get())
+                        .sum();
+                    if reversed + f.amount.get() > t.amount.get() {
+                        return Err(at(
+                            "amount",
+                            format!("the reversals of {} add up to more than its amount", t.id),
+                        ));
+                    }
+                    out.reversals.push(FixtureReversal {
+                        id: f.id.into(),
+                        transfer: t.id.clone(),
+                        amount: f.amount,
+                        created: f.created,
+                        metadata: f.metadata.unwrap_or_default(),
+                        balance_transaction: f.balance_transaction.map(Into::into),
+                    });
+                }
+                other => {
+                    return Err(at("object", format!("'{other}' is not a fixture object (topup, transfer or transfer_reversal)")));
                 }
             }
-            if !is_id(IdKind::Topup, &f.id) {
-                return Err(format!(
-                    "fixture {name}: line {line}: field `id`: '{}' is not a top-up id (tu_...)",
-                    f.id
-                ));
-            }
-            if !seen.insert(f.id.clone()) {
-                return Err(format!(
-                    "fixture {name}: line {line}: field `id`: '{}' appears twice",
-                    f.id
-                ));
-            }
-            out.push(into_topup(f, out.len() as u64));
         }
     }
     Ok(out)
 }
 
-/// An id of `kind`: its prefix, then letters, digits and `_`, as the API
-/// hands out (so a fixture id is always usable in a URL path).
+/// One fixture object as `T`, with the failing field named.
+fn parse<T: serde::de::DeserializeOwned>(
+    item: serde_json::Value,
+    at: &dyn Fn(&str, String) -> String,
+) -> Result<T, String> {
+    serde_path_to_error::deserialize(item).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let inner = inner
+            .split(" at line ")
+            .next()
+            .unwrap_or(&inner)
+            .to_string();
+        at(&field, inner)
+    })
+}
+
+fn check_id(
+    kind: IdKind,
+    id: &str,
+    field: &str,
+    what: &str,
+    at: &dyn Fn(&str, String) -> String,
+) -> Result<(), String> {
+    if is_id(kind, id) {
+        Ok(())
+    } else {
+        Err(at(field, format!("'{id}' is not {what}")))
+    }
+}
+
 fn is_id(kind: IdKind, id: &str) -> bool {
     id.len() <= 255
         && id.strip_prefix(kind.prefix()).is_some_and(|rest| {
@@ -273,7 +435,7 @@ mod tests {
     #[test]
     fn the_shipped_fixtures_load() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/topups");
-        let topups = load(&path).unwrap();
+        let topups = load(&path).unwrap().topups;
         assert!(topups.len() >= 10);
         assert!(topups
             .iter()
@@ -328,7 +490,7 @@ mod tests {
             "list.json",
             "{\"object\": \"list\", \"url\": \"/v1/topups\", \"has_more\": false,\n \"data\": [\n  {\"id\": \"tu_a\", \"object\": \"topup\", \"amount\": 5, \"currency\": \"usd\", \"created\": 1, \"status\": \"succeeded\", \"livemode\": false, \"source\": null},\n  {\"id\": \"tu_b\", \"amount\": 5, \"currency\": \"usd\", \"created\": 2,\n   \"status\": \"failed\"}\n ]}\n",
         );
-        let t = load(&p).unwrap();
+        let t = load(&p).unwrap().topups;
         assert_eq!(t.len(), 2);
         assert_eq!(t[1].failure, Some(FailureCode::CouldNotProcess));
         let p = write("list_bad.json", "{\"object\": \"list\", \"data\": [\n {\"id\": \"tu_a\", \"amount\": 5, \"currency\": \"usd\", \"created\": 1, \"status\": \"succeeded\"},\n {\"id\": \"tu_b\", \"amount\": -5, \"currency\": \"usd\", \"created\": 1, \"status\": \"succeeded\"}\n]}");

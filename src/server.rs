@@ -94,7 +94,7 @@ impl Server {
         }
         let fixtures = match &config.fixtures {
             Some(path) => fixtures::load(path).map_err(invalid)?,
-            None => Vec::new(),
+            None => Default::default(),
         };
         let listener = TcpListener::bind((config.host.as_str(), config.port))
             .map_err(|e| bind_error(&config.host, config.port, e))?;

@@ -11,7 +11,7 @@ mod transfers;
 mod webhooks;
 
 pub use topups::NewTopup;
-pub use transfers::{NewReversal, NewTransfer};
+pub use transfers::{FixtureReversal, FixtureTransfer, NewReversal, NewTransfer};
 pub use webhooks::{
     Attempt, Delivery, DeliveryParts, EndpointUpdate, GlobalEndpoint, NewEndpoint, Outbox, Target,
 };
@@ -37,6 +37,14 @@ pub struct Changed<T> {
     pub events: Vec<Arc<str>>,
 }
 
+/// What every account starts with: a fixture set.
+#[derive(Debug, Default)]
+pub struct Fixtures {
+    pub topups: Vec<Topup>,
+    pub transfers: Vec<FixtureTransfer>,
+    pub reversals: Vec<FixtureReversal>,
+}
+
 /// Settings the engine needs from the server's configuration.
 pub struct EngineConfig {
     pub clock: ClockMode,
@@ -46,8 +54,8 @@ pub struct EngineConfig {
     pub available_after: Millis,
     /// The API version events are stamped with.
     pub api_version: Arc<str>,
-    /// The top-ups every account starts with.
-    pub fixtures: Vec<Topup>,
+    /// The objects every account starts with.
+    pub fixtures: Fixtures,
     /// How many accounts may exist at once.
     pub max_accounts: usize,
     /// Endpoints receiving every account's events.
@@ -339,11 +347,11 @@ impl Engine {
 
     /// The pristine world: the fixtures, pending ones planned and queued
     /// from `now`.
-    fn seeded(&self, id: AccountId, fixtures: &[Topup], now: Millis) -> Account {
+    fn seeded(&self, id: AccountId, fixtures: &Fixtures, now: Millis) -> Account {
         let account = Account::new(id);
-        let count = fixtures.len() as u64;
+        let count = fixtures.topups.len() as u64;
         let mut jobs = Vec::new();
-        for fixture in fixtures {
+        for fixture in &fixtures.topups {
             let mut t = fixture.clone();
             // Fixtures sort after live top-ups of the same second.
             t.seq = u64::MAX - (count - fixture.seq);
@@ -366,6 +374,9 @@ impl Engine {
                 jobs.push((plan.due, Job::Settle(t.id.clone())));
             }
             self.restore(&account, t);
+        }
+        for t in &fixtures.transfers {
+            self.restore_transfer(&account, t.clone(), &fixtures.reversals);
         }
         {
             let mut queue = account.jobs.lock();

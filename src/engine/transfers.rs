@@ -284,3 +284,137 @@ impl Engine {
         })
     }
 }
+
+/// A transfer from a fixture file: ids it does not give are drawn.
+#[derive(Debug, Clone)]
+pub struct FixtureTransfer {
+    pub id: Arc<str>,
+    pub amount: Amount,
+    pub currency: Currency,
+    /// Seconds since the epoch.
+    pub created: i64,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    pub destination: Arc<str>,
+    pub transfer_group: Option<Arc<str>>,
+    pub source_type: SourceType,
+    pub balance_transaction: Option<Arc<str>>,
+    pub destination_payment: Option<Arc<str>>,
+}
+
+/// A reversal from a fixture file.
+#[derive(Debug, Clone)]
+pub struct FixtureReversal {
+    pub id: Arc<str>,
+    pub transfer: Arc<str>,
+    pub amount: Amount,
+    pub created: i64,
+    pub metadata: Metadata,
+    pub balance_transaction: Option<Arc<str>>,
+}
+
+impl Engine {
+    /// Puts a fixture transfer and its reversals in place as they are, with
+    /// both sides' balance transactions booked on `account` itself: every
+    /// account, platform or connected, starts from the same fixture world,
+    /// so the destination's funds are there for a reversal whichever
+    /// account plays the destination. No events: it already happened.
+    pub(super) fn restore_transfer(
+        &self,
+        account: &Account,
+        f: FixtureTransfer,
+        reversals: &[FixtureReversal],
+    ) {
+        let at = f.created.saturating_mul(1000);
+        let (seq, _) = self.next_id(IdKind::Transfer);
+        let payment = f
+            .destination_payment
+            .clone()
+            .unwrap_or_else(|| self.next_id(IdKind::Payment).1);
+        let amount = f.amount.get();
+        let balance_transaction = self.book(
+            account,
+            fixture_booking(
+                &f,
+                TxnType::Transfer,
+                -amount,
+                &f.id,
+                at,
+                f.balance_transaction.clone(),
+            ),
+        );
+        let destination_payment_txn = self.book(
+            account,
+            fixture_booking(&f, TxnType::Payment, amount, &payment, at, None),
+        );
+        let mut transfer = Transfer {
+            id: f.id.clone(),
+            amount: f.amount,
+            amount_reversed: 0,
+            currency: f.currency,
+            created: f.created,
+            description: f.description.clone(),
+            metadata: f.metadata.clone(),
+            destination: f.destination.clone(),
+            destination_payment: payment,
+            destination_payment_txn,
+            balance_transaction,
+            source_type: f.source_type,
+            transfer_group: f.transfer_group.clone(),
+            seq,
+            last_reversal: None,
+        };
+        for r in reversals.iter().filter(|r| r.transfer == f.id) {
+            let (rseq, _) = self.next_id(IdKind::TransferReversal);
+            let (_, refund) = self.next_id(IdKind::PaymentRefund);
+            let Ok(amount) = transfer.reverse(Some(r.amount), rseq) else {
+                continue; // the loader refuses reversals beyond the amount
+            };
+            let r_at = r.created.saturating_mul(1000);
+            let credit = fixture_booking(
+                &f,
+                TxnType::TransferRefund,
+                amount,
+                &r.id,
+                r_at,
+                r.balance_transaction.clone(),
+            );
+            let balance_transaction = self.book(account, credit);
+            let debit = fixture_booking(&f, TxnType::PaymentRefund, -amount, &refund, r_at, None);
+            self.book(account, debit);
+            account.transfer_reversals.insert(TransferReversal {
+                id: r.id.clone(),
+                amount,
+                currency: f.currency,
+                created: r.created,
+                metadata: r.metadata.clone(),
+                transfer: f.id.clone(),
+                balance_transaction,
+                destination_payment_refund: refund,
+                seq: rseq,
+            });
+        }
+        account.transfers.insert(transfer);
+    }
+}
+
+/// A movement of a fixture transfer, available when it happened.
+fn fixture_booking<'a>(
+    f: &'a FixtureTransfer,
+    kind: TxnType,
+    amount: i64,
+    source: &'a Arc<str>,
+    at: Millis,
+    id: Option<Arc<str>>,
+) -> Booking<'a> {
+    Booking {
+        kind,
+        amount,
+        currency: f.currency,
+        description: f.description.as_deref(),
+        source,
+        at,
+        available_at: at,
+        id,
+    }
+}

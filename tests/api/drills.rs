@@ -557,4 +557,89 @@ async fn stripe_mock_fixture_ids_exist() {
     app.advance(86_400);
     let canceled = app.post("/v1/topups/tu_xxxxxxxxxxxxx/cancel", "").await;
     assert_eq!(canceled.ok()["status"], "canceled");
+
+    // The transfer tests: retrieve, update, list, reverse, and the
+    // fixture reversal.
+    let t = app.get("/v1/transfers/tr_xxxxxxxxxxxxx").await.ok().clone();
+    assert_eq!(
+        (t["amount"].clone(), t["amount_reversed"].clone()),
+        (1100.into(), 100.into())
+    );
+    assert_eq!(t["destination"], "acct_xxxxxxxxxxxxx");
+    assert_eq!(t["reversals"]["data"][0]["id"], "trr_xxxxxxxxxxxxx");
+    let r = app
+        .get("/v1/transfers/tr_xxxxxxxxxxxxx/reversals/trr_xxxxxxxxxxxxx")
+        .await;
+    assert_eq!(r.ok()["amount"], 100);
+    app.post(
+        "/v1/transfers/tr_xxxxxxxxxxxxx/reversals/trr_xxxxxxxxxxxxx",
+        "metadata[order_id]=6735",
+    )
+    .await
+    .ok();
+    app.post("/v1/transfers/tr_xxxxxxxxxxxxx", "metadata[order_id]=6735")
+        .await
+        .ok();
+    let listed = app
+        .get("/v1/transfers/tr_xxxxxxxxxxxxx/reversals?limit=3")
+        .await;
+    assert_eq!(listed.ok()["data"].as_array().unwrap().len(), 1);
+    // The destination's funds are in the fixture world too.
+    let more = app
+        .post("/v1/transfers/tr_xxxxxxxxxxxxx/reversals", "amount=100")
+        .await;
+    assert_eq!(more.ok()["amount"], 100);
+    let made = app
+        .post(
+            "/v1/transfers",
+            "amount=400&currency=usd&destination=acct_xxxxxxxxxxxxx&transfer_group=ORDER_95",
+        )
+        .await;
+    assert_eq!(made.ok()["amount"], 400);
+    let txn = app
+        .get("/v1/balance_transactions?type=transfer&limit=3")
+        .await
+        .ok()
+        .clone();
+    assert_eq!(txn["data"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn fixture_transfers_are_checked() {
+    let dir = std::env::temp_dir().join(format!("topups-mock-fx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (
+            r#"[{"id":"trr_a","object":"transfer_reversal","transfer":"tr_missing","amount":1,"created":1}]"#,
+            "field `transfer`: 'tr_missing' is not a transfer of this fixture set",
+        ),
+        (
+            r#"[{"id":"tr_a","object":"transfer","amount":10,"currency":"usd","created":1,"destination":"acct_1"},
+                {"id":"trr_a","object":"transfer_reversal","transfer":"tr_a","amount":11,"created":1}]"#,
+            "field `amount`: the reversals of tr_a add up to more than its amount",
+        ),
+        (
+            r#"[{"id":"tr_a","object":"transfer","amount":10,"currency":"usd","created":1,"destination":"cus_1"}]"#,
+            "field `destination`: 'cus_1' is not an account id (acct_...)",
+        ),
+        (
+            r#"[{"id":"po_a","object":"payout","amount":10}]"#,
+            "field `object`: 'payout' is not a fixture object",
+        ),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let path = dir.join(format!("case{i}.json"));
+        std::fs::write(&path, text).unwrap();
+        let err = topups_mock::Config {
+            fixtures: Some(path),
+            ..Config::default()
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let e = rt
+            .block_on(Server::start(err))
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(e.contains(want), "{e}");
+    }
 }
