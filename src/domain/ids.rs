@@ -54,10 +54,12 @@ pub enum IdKind {
     Event,
     WebhookEndpoint,
     WebhookSecret,
+    /// Whop's top-ups are payments.
+    Payment,
 }
 
 impl IdKind {
-    const COUNT: usize = 5;
+    const COUNT: usize = 6;
 
     pub fn prefix(self) -> &'static str {
         match self {
@@ -66,6 +68,7 @@ impl IdKind {
             IdKind::Event => "evt_",
             IdKind::WebhookEndpoint => "we_",
             IdKind::WebhookSecret => "whsec_",
+            IdKind::Payment => "pay_",
         }
     }
 
@@ -113,6 +116,7 @@ impl IdGenerator {
             IdKind::Event => self.seed ^ 0x6576_745f,
             IdKind::WebhookEndpoint => self.seed ^ 0x0077_655f,
             IdKind::WebhookSecret => self.seed ^ 0x7768_7365_635f,
+            IdKind::Payment => self.seed ^ 0x7061_795f,
         };
         (n, draw(kind.prefix(), stream, n, kind.len()))
     }

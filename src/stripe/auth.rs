@@ -8,7 +8,7 @@ use crate::config::is_api_version;
 use crate::domain::error::ErrorCode;
 use crate::domain::time::Millis;
 use crate::engine::Engine;
-use crate::store::{Account, AccountId, Resource};
+use crate::store::{Account, AccountId, Provider, Resource};
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::http::StatusCode;
@@ -188,6 +188,7 @@ pub fn extract(req: &HttpRequest) -> Result<Authed, ApiError> {
     let id = AccountId {
         key: key.0.into_boxed_str(),
         connected,
+        provider: Provider::Stripe,
     };
     let engine = state.engine.clone();
     let (account, now, exists) = engine.view(&id);

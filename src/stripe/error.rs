@@ -149,7 +149,7 @@ impl ApiError {
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         let status = match e.kind {
-            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+            ErrorKind::Invalid | ErrorKind::Unprocessable => StatusCode::BAD_REQUEST,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,
         };

@@ -129,6 +129,7 @@ impl CreateTopup {
                 transfer_group,
                 payment_method,
                 ach_network,
+                destination: None,
             },
             expand,
         })
