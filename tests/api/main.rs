@@ -23,3 +23,4 @@ mod stripe_041;
 mod stripe_rust;
 mod tenants;
 mod webhooks;
+mod whop;
