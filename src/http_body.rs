@@ -2,9 +2,11 @@
 //! time), for every API surface; each renders a refusal in its provider's
 //! error envelope.
 
-use actix_web::http::header::{CONTENT_ENCODING, CONTENT_LENGTH};
+use actix_web::http::header::{
+    HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
+};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest};
+use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use std::time::Duration;
 
@@ -14,6 +16,24 @@ pub const MAX_BODY: usize = 256 * 1024;
 
 /// How long a body may take to arrive unless the server says otherwise.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A JSON error answer: `body` with `status` and `headers`. A request
+/// whose body never finished (408) cannot share its connection.
+pub fn error_response(
+    status: StatusCode,
+    headers: &[(HeaderName, HeaderValue)],
+    body: Vec<u8>,
+) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    if status == StatusCode::REQUEST_TIMEOUT {
+        response.force_close();
+    }
+    response.insert_header((CONTENT_TYPE, "application/json"));
+    for (name, value) in headers {
+        response.insert_header((name.clone(), value.clone()));
+    }
+    response.body(body)
+}
 
 /// A body refused: the status and why.
 #[derive(Debug, Clone)]

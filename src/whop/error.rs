@@ -4,7 +4,7 @@
 use crate::domain::error::{DomainError, ErrorCode, ErrorKind};
 use crate::faults::ErrorStatus;
 use crate::http_body::BodyError;
-use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -160,16 +160,7 @@ impl ResponseError for WhopError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
-        // A request whose body never finished cannot share its connection.
-        if self.status == StatusCode::REQUEST_TIMEOUT {
-            response.force_close();
-        }
-        response.insert_header((CONTENT_TYPE, "application/json"));
-        for (name, value) in &self.headers {
-            response.insert_header((name.clone(), value.clone()));
-        }
-        response.body(self.body())
+        crate::http_body::error_response(self.status, &self.headers, self.body())
     }
 }
 

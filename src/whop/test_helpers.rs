@@ -6,7 +6,6 @@ use super::auth;
 use super::body;
 use super::error::WhopError;
 use super::topups::{not_found, topup_json};
-use crate::clock::ClockMode;
 use crate::domain::error::{DomainError, ErrorKind};
 use crate::domain::event::Cause;
 use crate::domain::failure::FailureCode;
@@ -22,13 +21,7 @@ fn clock_json(engine: &Engine, now: Millis, fired: Option<usize>) -> HttpRespons
     let mut out = Vec::with_capacity(128);
     let mut w = ObjectWriter::new(&mut out);
     w.str("object", "test_helpers.mock_clock")
-        .str(
-            "mode",
-            match engine.clock.mode() {
-                ClockMode::Real => "real",
-                ClockMode::Manual => "manual",
-            },
-        )
+        .str("mode", engine.clock.mode().as_str())
         .str("now", &iso8601::format(now))
         .int("now_ms", now);
     if let Some(n) = fired {
