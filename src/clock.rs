@@ -12,6 +12,16 @@ pub enum ClockMode {
     Manual,
 }
 
+impl ClockMode {
+    /// `real` or `manual`, as the clock endpoints say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockMode::Real => "real",
+            ClockMode::Manual => "manual",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Clock {
     mode: ClockMode,

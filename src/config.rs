@@ -68,6 +68,12 @@ pub struct Config {
     pub webhook_retries: u32,
     /// Faults of webhook delivery.
     pub webhook_faults: WebhookFaults,
+    /// Endpoints that receive every Whop account's events, as Whop sends
+    /// them (`--whop-webhook`).
+    pub whop_webhooks: Vec<String>,
+    /// The `ws_...` secret Whop deliveries are signed with; `None` derives
+    /// one from the seed.
+    pub whop_webhook_secret: Option<String>,
 }
 
 impl Default for Config {
@@ -100,6 +106,8 @@ impl Default for Config {
             webhook_timeout: Duration::from_secs(5),
             webhook_retries: 3,
             webhook_faults: WebhookFaults::default(),
+            whop_webhooks: Vec::new(),
+            whop_webhook_secret: None,
         }
     }
 }
@@ -228,6 +236,20 @@ pub struct Cli {
     /// Deliver the events an endpoint has waiting newest first.
     #[arg(long, env = "TOPUPS_MOCK_WEBHOOK_REORDER")]
     pub webhook_reorder: bool,
+    /// An endpoint that receives every Whop account's events as Whop sends
+    /// them (Standard Webhooks, signed with --whop-webhook-secret);
+    /// repeatable, env: comma-separated.
+    #[arg(
+        long = "whop-webhook",
+        env = "TOPUPS_MOCK_WHOP_WEBHOOK",
+        value_delimiter = ','
+    )]
+    pub whop_webhooks: Vec<String>,
+    /// The signing secret of --whop-webhook (`ws_...`, used as its literal
+    /// bytes, as Whop does; default: derived from --seed, printed at
+    /// start-up).
+    #[arg(long, env = "TOPUPS_MOCK_WHOP_WEBHOOK_SECRET")]
+    pub whop_webhook_secret: Option<String>,
     /// Log filter: error, warn, info (one line per request), debug, trace;
     /// or per module, e.g. `warn,topups_mock=info`.
     #[arg(long, env = "TOPUPS_MOCK_LOG_LEVEL", default_value = "info", value_parser = log_filter)]
@@ -272,6 +294,8 @@ impl Cli {
                 duplicate_rate: self.webhook_duplicate_rate,
                 reorder: self.webhook_reorder,
             },
+            whop_webhooks: self.whop_webhooks,
+            whop_webhook_secret: self.whop_webhook_secret,
         }
     }
 }

@@ -168,9 +168,10 @@ impl FaultPlan {
         self.global != Faults::default() || !self.routes.is_empty()
     }
 
-    /// Decides the faults for a request. Test helpers are never faulted.
+    /// Decides the faults for a request. Test helpers (Stripe's and
+    /// Whop's surface alike) are never faulted.
     pub fn decide(&self, method: &str, path: &str) -> Injection {
-        if path.starts_with("/v1/test_helpers/") {
+        if path.starts_with("/v1/test_helpers/") || path.starts_with("/api/v1/test_helpers/") {
             return Injection::default();
         }
         let faults = self

@@ -358,6 +358,7 @@ fn into_topup(f: FixtureTopup, seq: u64) -> Topup {
         transfer_group: f.transfer_group.map(Into::into),
         payment_method: None,
         ach_network: false,
+        destination: None,
         status: f.status,
         failure,
         expected_availability_date: f.expected_availability_date,

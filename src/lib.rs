@@ -55,12 +55,14 @@ mod domain;
 mod engine;
 mod faults;
 mod fixtures;
+mod http_body;
 mod json;
 mod scenario;
 mod scheduler;
 mod server;
 mod store;
 mod stripe;
+mod whop;
 
 pub use clock::ClockMode;
 pub use config::{Cli, Config, DEFAULT_API_VERSION};

@@ -1,15 +1,17 @@
 //! Starting and stopping a server: [`Server::start`] and its handle.
 
 use crate::config::Config;
+use crate::domain::event::EventTypes;
 use crate::domain::ids::splitmix64;
 use crate::domain::planner::{Planner, Rules};
 use crate::domain::time::millis;
 use crate::domain::webhook::Url;
 use crate::engine::{Engine, EngineConfig, GlobalEndpoint};
 use crate::faults::{FaultPlan, Faults, WebhookFaultPlan};
+use crate::store::Provider;
 use crate::stripe::Dispatcher;
 use crate::stripe::{self, AppState};
-use crate::{clock, fixtures, scenario};
+use crate::{clock, fixtures, scenario, whop};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use std::net::{SocketAddr, TcpListener};
@@ -35,12 +37,12 @@ fn bind_error(host: &str, port: u16, e: std::io::Error) -> std::io::Error {
 }
 
 /// The signing secret of command-line endpoints when none is given:
-/// `whsec_` and 32 characters drawn from the seed, so a seeded server
-/// keeps its secret across restarts.
-fn derived_secret(seed: u64) -> String {
+/// `prefix` (`whsec_`, Whop's `ws_`) and 32 characters drawn from the
+/// seed, so a seeded server keeps its secret across restarts.
+fn derived_secret(prefix: &str, seed: u64) -> String {
     let mut state = seed ^ 0x7768_7365_6372_6574;
-    let mut s = String::from("whsec_");
-    while s.len() < 6 + 32 {
+    let mut s = String::from(prefix);
+    while s.len() < prefix.len() + 32 {
         state = splitmix64(state);
         let v = (state % 36) as u8;
         s.push(char::from(if v < 10 { b'0' + v } else { b'a' + v - 10 }));
@@ -101,7 +103,11 @@ impl Server {
         let addr = listener.local_addr()?;
         let secret: Arc<str> = match &config.webhook_secret {
             Some(s) => Arc::from(s.as_str()),
-            None => Arc::from(derived_secret(seed)),
+            None => Arc::from(derived_secret("whsec_", seed)),
+        };
+        let whop_secret: Arc<str> = match &config.whop_webhook_secret {
+            Some(s) => Arc::from(s.as_str()),
+            None => Arc::from(derived_secret("ws_", splitmix64(seed))),
         };
         let mut urls: Vec<&String> = config.webhooks.iter().collect();
         urls.extend(config.forward_to.iter());
@@ -112,11 +118,24 @@ impl Server {
                     .map(|url| GlobalEndpoint {
                         url,
                         secret: secret.clone(),
+                        provider: Provider::Stripe,
+                        events: EventTypes::ANY,
                     })
                     .map_err(|e| invalid(format!("--webhook / --forward-to: {}", e.message)))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let has_webhooks = !webhooks.is_empty();
+        let mut webhooks = webhooks;
+        for u in &config.whop_webhooks {
+            let url = Url::parse(u, "--whop-webhook")
+                .map_err(|e| invalid(format!("--whop-webhook: {}", e.message)))?;
+            webhooks.push(GlobalEndpoint {
+                url,
+                secret: whop_secret.clone(),
+                provider: Provider::Whop,
+                events: whop::delivered(),
+            });
+        }
         let engine = Arc::new(Engine::new(EngineConfig {
             clock: config.clock,
             seed,
@@ -138,6 +157,9 @@ impl Server {
             // As `stripe listen` says it, so the same habits work.
             println!("Ready! Your webhook signing secret is {secret}");
         }
+        if !config.whop_webhooks.is_empty() {
+            println!("Whop webhook secret: {whop_secret}");
+        }
         let state = web::Data::new(AppState {
             engine: engine.clone(),
             faults: FaultPlan::new(faults, scenario.routes, seed),
@@ -150,6 +172,7 @@ impl Server {
         let http = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .configure(whop::routes)
                 .configure(stripe::routes)
                 .default_service(web::to(stripe::not_found))
                 .wrap(from_fn(stripe::stripe_headers))

@@ -6,13 +6,14 @@
 # 1. Python environment: a venv at target/sdk-venv with
 #    tests/sdk/python/requirements.txt and tests/schemathesis/requirements.txt
 #    (rebuilt when either file changes).
-# 2. Node environments: `npm ci` in tests/sdk/node (the Node suite) and in
-#    examples (the SDK examples/node_client.mjs uses), each rerun when its
-#    package-lock.json changes.
+# 2. Node environments: `npm ci` in tests/sdk/node (the Node suite), in
+#    tests/sdk/whop-node (the Whop Node SDK suite) and in examples (the SDK
+#    examples/node_client.mjs uses), each rerun when its package-lock.json
+#    changes.
 # 3. `cargo build` (the debug binary target/debug/topups-mock).
 # 4. `cargo test --all-targets`, then the Python (pytest) and Node
 #    (node --test) conformance suites, which drive the binary through the
-#    official Stripe SDKs, then a bounded Schemathesis run
+#    official Stripe and Whop SDKs, then a bounded Schemathesis run
 #    (tests/schemathesis/run.py) that drives it from the OpenAPI subset.
 #
 # Every suite runs even if an earlier one failed; the exit status is
@@ -45,6 +46,7 @@ VENV=target/sdk-venv
 PY_REQS=tests/sdk/python/requirements.txt
 ST_REQS=tests/schemathesis/requirements.txt
 NODE_DIR=tests/sdk/node
+WHOP_NODE_DIR=tests/sdk/whop-node
 EXAMPLES_DIR=examples
 
 section "Python environment ($VENV)"
@@ -73,8 +75,9 @@ npm_env() {
   fi
 }
 
-section "Node environments ($NODE_DIR/node_modules, $EXAMPLES_DIR/node_modules)"
+section "Node environments ($NODE_DIR, $WHOP_NODE_DIR, $EXAMPLES_DIR: node_modules)"
 npm_env "$NODE_DIR"
+npm_env "$WHOP_NODE_DIR"
 npm_env "$EXAMPLES_DIR"
 
 section "cargo build"
@@ -86,11 +89,14 @@ failed=()
 section "cargo test --all-targets"
 cargo test --all-targets --no-fail-fast || failed+=("cargo test")
 
-section "Python SDK suite (stripe-python, tests/sdk/python)"
+section "Python SDK suite (stripe-python and whop-sdk, tests/sdk/python)"
 "$VENV/bin/python" -m pytest tests/sdk/python || failed+=("python sdk suite")
 
 section "Node SDK suite (stripe-node, tests/sdk/node)"
 node --test --test-reporter=spec "$NODE_DIR"/*.test.mjs || failed+=("node sdk suite")
+
+section "Whop Node SDK suite (@whop/sdk, tests/sdk/whop-node)"
+node --test --test-reporter=spec "$WHOP_NODE_DIR"/*.test.mjs || failed+=("whop node sdk suite")
 
 section "Schemathesis (tests/schemathesis)"
 "$VENV/bin/python" tests/schemathesis/run.py || failed+=("schemathesis")
@@ -98,7 +104,7 @@ section "Schemathesis (tests/schemathesis)"
 section "Summary"
 if ((${#failed[@]})); then
   printf 'FAILED: %s\n' "${failed[@]}"
-  echo "suites: $((4 - ${#failed[@]})) passed, ${#failed[@]} failed"
+  echo "suites: $((5 - ${#failed[@]})) passed, ${#failed[@]} failed"
   exit 1
 fi
-echo "suites: 4 passed, 0 failed"
+echo "suites: 5 passed, 0 failed"

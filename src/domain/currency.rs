@@ -21,6 +21,24 @@ pub const SUPPORTED: &[&str] = &[
     "yer", "zar", "zmw",
 ];
 
+/// Fiat currencies Whop accepts that are not in [`SUPPORTED`]: only the
+/// Whop surface parses them ([`Currency::parse_whop`]).
+pub const WHOP_ONLY: &[&str] = &["bhd", "ghs", "jod", "kwd", "omr", "tnd"];
+
+/// Whop's crypto currencies: refused by the mock, which models bank-like
+/// money in integer minor units only.
+pub const WHOP_CRYPTO: &[&str] = &["ape", "btc", "eth", "usdt"];
+
+/// Currencies without minor units (ISO 4217 exponent 0, as Stripe and
+/// card networks treat them).
+const ZERO_DECIMAL: &[&str] = &[
+    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
+    "xaf", "xof", "xpf",
+];
+
+/// Currencies with three decimals (ISO 4217 exponent 3).
+const THREE_DECIMAL: &[&str] = &["bhd", "jod", "kwd", "omr", "tnd"];
+
 /// A supported currency, stored inline (no allocation).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Currency([u8; 3]);
@@ -44,13 +62,46 @@ impl Currency {
         }
     }
 
+    /// Whop's currencies: Stripe's list plus [`WHOP_ONLY`]; any case in,
+    /// lowercase out.
+    pub fn parse_whop(raw: &str, param: &str) -> Result<Self, DomainError> {
+        let lower = raw.to_ascii_lowercase();
+        if let Some(c) = WHOP_ONLY.iter().find(|c| **c == lower) {
+            let b = c.as_bytes();
+            return Ok(Currency([b[0], b[1], b[2]]));
+        }
+        if WHOP_CRYPTO.contains(&lower.as_str()) {
+            return Err(DomainError::invalid(format!(
+                "Invalid currency: {lower}. This mock supports fiat currencies only."
+            ))
+            .with_param(param));
+        }
+        Self::parse(raw, param).map_err(|_| {
+            DomainError::invalid(format!("Invalid currency: {lower}.")).with_param(param)
+        })
+    }
+
     pub fn as_str(&self) -> &'static str {
-        // Only ever built from SUPPORTED.
+        // Only ever built from SUPPORTED or WHOP_ONLY.
         SUPPORTED
             .iter()
+            .chain(WHOP_ONLY)
             .find(|c| c.as_bytes() == self.0)
             .copied()
             .unwrap_or("usd")
+    }
+
+    /// Decimal places of the currency's major unit: 0 for `jpy`, 3 for
+    /// `kwd`, 2 for most.
+    pub fn exponent(&self) -> u32 {
+        let code = self.as_str();
+        if ZERO_DECIMAL.contains(&code) {
+            0
+        } else if THREE_DECIMAL.contains(&code) {
+            3
+        } else {
+            2
+        }
     }
 }
 

@@ -15,6 +15,8 @@ pub enum ErrorKind {
     NotFound,
     /// The object exists already, or is busy.
     Conflict,
+    /// Well-formed, but cannot be done as things stand (Whop's 422).
+    Unprocessable,
 }
 
 /// Machine-readable codes. The names are Stripe's (`as_str`), which is

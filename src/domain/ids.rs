@@ -58,10 +58,12 @@ pub enum IdKind {
     TransferReversal,
     Payment,
     PaymentRefund,
+    /// Whop's top-ups are payments.
+    WhopPayment,
 }
 
 impl IdKind {
-    const COUNT: usize = 9;
+    const COUNT: usize = 10;
 
     pub fn prefix(self) -> &'static str {
         match self {
@@ -74,6 +76,7 @@ impl IdKind {
             IdKind::TransferReversal => "trr_",
             IdKind::Payment => "py_",
             IdKind::PaymentRefund => "pyr_",
+            IdKind::WhopPayment => "pay_",
         }
     }
 
@@ -125,6 +128,7 @@ impl IdGenerator {
             IdKind::TransferReversal => self.seed ^ 0x7472_725f,
             IdKind::Payment => self.seed ^ 0x0070_795f,
             IdKind::PaymentRefund => self.seed ^ 0x7079_725f,
+            IdKind::WhopPayment => self.seed ^ 0x7061_795f,
         };
         (n, draw(kind.prefix(), stream, n, kind.len()))
     }

@@ -157,8 +157,10 @@ impl Planner {
         rule: Option<&OutcomeRule>,
         failure_code: FailureCode,
     ) -> Outcome {
-        if let Some(SourceToken::Failing(code)) = t.source {
-            return Outcome::Fail(code);
+        match t.source {
+            Some(SourceToken::Failing(code)) => return Outcome::Fail(code),
+            Some(SourceToken::Canceling) => return Outcome::Cancel,
+            Some(SourceToken::Verified) | None => {}
         }
         if let Some(o) = rule.and_then(|r| r.outcome) {
             return o;

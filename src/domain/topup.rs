@@ -165,6 +165,9 @@ pub struct Topup {
     pub transfer_group: Option<Box<str>>,
     pub payment_method: Option<Box<str>>,
     pub ach_network: bool,
+    /// Whom the money is for, when the request names it (Whop's
+    /// `company_id`).
+    pub destination: Option<Box<str>>,
     pub status: TopupStatus,
     pub failure: Option<FailureCode>,
     /// Seconds since the epoch.
@@ -224,6 +227,7 @@ mod tests {
             transfer_group: None,
             payment_method: None,
             ach_network: false,
+            destination: None,
             status: TopupStatus::Pending,
             failure: None,
             expected_availability_date: Some(1_764_316_800),

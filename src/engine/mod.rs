@@ -23,7 +23,7 @@ use crate::domain::planner::{Plan, Planner, Subject};
 use crate::domain::time::Millis;
 use crate::domain::topup::{Outcome, Topup, TopupStatus};
 use crate::scheduler::Scheduler;
-use crate::store::{Account, AccountId, Job, JobsGuard, Store};
+use crate::store::{Account, AccountId, Job, JobsGuard, Provider, Store};
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -76,8 +76,12 @@ pub struct Engine {
     /// fixtures as time goes by on the server's clock. Reads of unknown
     /// accounts answer from it; the first write forks it.
     template: Arc<Account>,
-    /// Each API key's clock: how far it runs ahead of the server's.
-    clocks: DashMap<Box<str>, Arc<AtomicI64>>,
+    /// The world of a new account of a provider without fixtures (Whop's:
+    /// fixtures are Stripe-shaped): empty, forever.
+    blank: Arc<Account>,
+    /// Each API key's clock, per provider: how far it runs ahead of the
+    /// server's.
+    clocks: DashMap<(Provider, Box<str>), Arc<AtomicI64>>,
     max_accounts: usize,
     webhooks: Vec<GlobalEndpoint>,
     webhook_retries: u32,
@@ -95,6 +99,7 @@ impl Engine {
         let template_id = AccountId {
             key: Box::from(""),
             connected: None,
+            provider: Provider::Stripe,
         };
         let mut engine = Engine {
             clock: Clock::new(config.clock, None),
@@ -105,6 +110,10 @@ impl Engine {
             store: Store::default(),
             scheduler: Scheduler::default(),
             template: Arc::new(Account::new(template_id.clone())),
+            blank: Arc::new(Account::new(AccountId {
+                provider: Provider::Whop,
+                ..template_id.clone()
+            })),
             clocks: DashMap::new(),
             max_accounts: config.max_accounts,
             webhooks: config.webhooks,
@@ -148,9 +157,18 @@ impl Engine {
             return (account, now, true);
         }
         let base = self.clock.now();
-        self.sync_if_due(&self.template, base);
+        let world = self.world(id);
+        self.sync_if_due(world, base);
         let offset = self.key_clock(id).map_or(0, |c| c.load(Ordering::Acquire));
-        (self.template.clone(), base.saturating_add(offset), false)
+        (world.clone(), base.saturating_add(offset), false)
+    }
+
+    /// What a new account of `id`'s provider starts as.
+    fn world(&self, id: &AccountId) -> &Arc<Account> {
+        match id.provider {
+            Provider::Stripe => &self.template,
+            Provider::Whop => &self.blank,
+        }
     }
 
     /// The account `id`, to change: made on first write from the pristine
@@ -170,13 +188,14 @@ impl Engine {
         // any one of them (a reset keeps it).
         let clock = self
             .clocks
-            .entry(id.key.clone())
+            .entry((id.provider, id.key.clone()))
             .or_default()
             .value()
             .clone();
-        self.sync_if_due(&self.template, self.clock.now());
+        let world = self.world(id);
+        self.sync_if_due(world, self.clock.now());
         // Copied before the store is locked; a racing first write wins.
-        let fork = self.template.fork(id.clone(), clock);
+        let fork = world.fork(id.clone(), clock);
         let (account, fresh) = self.store.insert_or_get(id, fork);
         if fresh {
             if let Some(at) = account.jobs.next_due() {
@@ -189,7 +208,9 @@ impl Engine {
 
     /// The clock of `id`'s API key, if the key has written anything.
     fn key_clock(&self, id: &AccountId) -> Option<Arc<AtomicI64>> {
-        self.clocks.get(&id.key).map(|c| c.value().clone())
+        self.clocks
+            .get(&(id.provider, id.key.clone()))
+            .map(|c| c.value().clone())
     }
 
     fn sync_if_due(&self, account: &Arc<Account>, now: Millis) {
@@ -229,7 +250,7 @@ impl Engine {
             .clock_offset
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, step);
         let mut settled = 0;
-        for a in self.store.of_key(&id.key) {
+        for a in self.store.of_key(id.provider, &id.key) {
             settled += self.sync(&a, self.now_of(&a));
         }
         Ok(Some((settled, self.now_of(&account))))
@@ -240,8 +261,8 @@ impl Engine {
     pub fn reset(&self, id: &AccountId) {
         self.store.remove(id);
         // The key's clock goes with its last account.
-        if self.store.of_key(&id.key).is_empty() {
-            self.clocks.remove(&id.key);
+        if self.store.of_key(id.provider, &id.key).is_empty() {
+            self.clocks.remove(&(id.provider, id.key.clone()));
         }
     }
 

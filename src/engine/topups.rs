@@ -15,7 +15,7 @@ use crate::domain::planner::Subject;
 use crate::domain::source::SourceToken;
 use crate::domain::time::{ceil_seconds, floor_seconds, Millis};
 use crate::domain::topup::{Topup, TopupStatus, Transition};
-use crate::store::{Account, Job};
+use crate::store::{Account, Job, Provider};
 use std::sync::Arc;
 
 /// A valid new top-up, as a surface parsed it.
@@ -30,6 +30,7 @@ pub struct NewTopup {
     pub transfer_group: Option<String>,
     pub payment_method: Option<String>,
     pub ach_network: bool,
+    pub destination: Option<String>,
 }
 
 fn not_found(id: &str) -> DomainError {
@@ -46,7 +47,12 @@ impl Engine {
         now: Millis,
         cause: &Cause,
     ) -> Result<Changed<Topup>, DomainError> {
-        let (seq, id) = self.next_id(IdKind::Topup);
+        // Each provider names top-ups its own way (`tu_`, Whop's `pay_`).
+        let kind = match account.id.provider {
+            Provider::Stripe => IdKind::Topup,
+            Provider::Whop => IdKind::WhopPayment,
+        };
+        let (seq, id) = self.next_id(kind);
         let plan = self.planner.plan(
             &Subject {
                 seq,
@@ -68,6 +74,7 @@ impl Engine {
             transfer_group: input.transfer_group.map(Into::into),
             payment_method: input.payment_method.map(Into::into),
             ach_network: input.ach_network,
+            destination: input.destination.map(Into::into),
             status: TopupStatus::Pending,
             failure: None,
             expected_availability_date: Some(ceil_seconds(

@@ -13,7 +13,7 @@ use crate::domain::ids::IdKind;
 use crate::domain::metadata::{Metadata, MetadataUpdate};
 use crate::domain::time::{floor_seconds, Millis};
 use crate::domain::transfer::{balance_insufficient, SourceType, Transfer, TransferReversal};
-use crate::store::{Account, AccountId};
+use crate::store::Account;
 use std::sync::Arc;
 
 /// A valid new transfer, as a surface parsed it.
@@ -61,10 +61,8 @@ impl Engine {
         }
         // The destination first: if it cannot be made (the limit on
         // accounts), nothing has moved.
-        let destination = self.account(&AccountId {
-            key: platform.id.key.clone(),
-            connected: Some(input.destination.clone()),
-        })?;
+        let destination =
+            self.account(&platform.id.connected_account(input.destination.clone()))?;
         let (seq, id) = self.next_id(IdKind::Transfer);
         let (_, payment) = self.next_id(IdKind::Payment);
         let amount = input.amount.get();
@@ -181,10 +179,7 @@ impl Engine {
             .get(id)
             .map(|t| t.destination.clone())
             .ok_or_else(|| no_such_transfer(id))?;
-        let destination = self.account(&AccountId {
-            key: platform.id.key.clone(),
-            connected: Some(dest_id.clone()),
-        })?;
+        let destination = self.account(&platform.id.connected_account(dest_id.clone()))?;
         let (seq, reversal_id) = self.next_id(IdKind::TransferReversal);
         let (_, refund) = self.next_id(IdKind::PaymentRefund);
         // Under the transfer's lock: what is left to reverse and the

@@ -5,12 +5,12 @@
 
 use super::{Changed, Engine};
 use crate::domain::error::DomainError;
-use crate::domain::event::{Event, EventType};
+use crate::domain::event::{Event, EventType, EventTypes};
 use crate::domain::ids::IdKind;
 use crate::domain::metadata::{Metadata, MetadataUpdate};
 use crate::domain::time::{floor_seconds, Millis};
 use crate::domain::webhook::{Url, WebhookEndpoint};
-use crate::store::{Account, AccountId, Job};
+use crate::store::{Account, AccountId, Job, Provider};
 pub use crate::store::{Attempt, Delivery, Target};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -32,6 +32,10 @@ pub trait Outbox: Send + Sync {
 pub struct GlobalEndpoint {
     pub url: Url,
     pub secret: Arc<str>,
+    /// Whose accounts' events it hears.
+    pub provider: Provider,
+    /// The event types it hears (those its provider has names for).
+    pub events: EventTypes,
 }
 
 /// What one attempt sends, and where.
@@ -174,8 +178,8 @@ impl Engine {
         });
         if account.id.connected.is_some() {
             let platform = AccountId {
-                key: account.id.key.clone(),
                 connected: None,
+                ..account.id.clone()
             };
             if let Some(p) = self.store.get(&platform) {
                 p.webhook_endpoints.for_each(|e| {
@@ -188,7 +192,14 @@ impl Engine {
                 });
             }
         }
-        out.extend((0..self.webhooks.len()).map(Target::Global));
+        let provider = account.id.provider;
+        out.extend(
+            self.webhooks
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.provider == provider && g.events.contains(kind))
+                .map(|(i, _)| Target::Global(i)),
+        );
         out
     }
 

@@ -23,6 +23,27 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 pub struct AccountId {
     pub key: Box<str>,
     pub connected: Option<Arc<str>>,
+    /// Whose API the key belongs to: the same key string given to Stripe
+    /// and to Whop names two accounts that never meet.
+    pub provider: Provider,
+}
+
+impl AccountId {
+    /// The connected account `acct` of the same key.
+    pub fn connected_account(&self, acct: Arc<str>) -> AccountId {
+        AccountId {
+            connected: Some(acct),
+            ..self.clone()
+        }
+    }
+}
+
+/// The API an account is reached through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Provider {
+    #[default]
+    Stripe,
+    Whop,
 }
 
 /// A kind of object an account holds. Adding a resource means a

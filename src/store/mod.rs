@@ -5,7 +5,9 @@ mod account;
 mod collection;
 mod idempotency;
 
-pub use account::{keys, Account, AccountId, Attempt, Delivery, Job, JobsGuard, Resource, Target};
+pub use account::{
+    keys, Account, AccountId, Attempt, Delivery, Job, JobsGuard, Provider, Resource, Target,
+};
 pub use collection::IndexKey;
 pub use idempotency::{Begin, IdempotencyKeys, Refusal, Saved};
 
@@ -47,11 +49,12 @@ impl Store {
         self.accounts.len()
     }
 
-    /// The accounts of one API key: its own and its connected accounts.
-    pub fn of_key(&self, key: &str) -> Vec<Arc<Account>> {
+    /// The accounts of one API key of one provider: its own and its
+    /// connected accounts.
+    pub fn of_key(&self, provider: Provider, key: &str) -> Vec<Arc<Account>> {
         self.accounts
             .iter()
-            .filter(|e| &*e.key().key == key)
+            .filter(|e| e.key().provider == provider && &*e.key().key == key)
             .map(|e| e.value().clone())
             .collect()
     }

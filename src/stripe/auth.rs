@@ -9,7 +9,7 @@ use crate::domain::error::ErrorCode;
 use crate::domain::time::Millis;
 use crate::domain::transfer::is_account_id;
 use crate::engine::Engine;
-use crate::store::{Account, AccountId, Resource};
+use crate::store::{Account, AccountId, Provider, Resource};
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::http::StatusCode;
@@ -185,6 +185,7 @@ pub fn extract(req: &HttpRequest) -> Result<Authed, ApiError> {
     let id = AccountId {
         key: key.0.into_boxed_str(),
         connected,
+        provider: Provider::Stripe,
     };
     let engine = state.engine.clone();
     let (account, now, exists) = engine.view(&id);

@@ -3,7 +3,7 @@
 
 use crate::domain::error::{DomainError, ErrorCode, ErrorKind};
 use crate::faults::ErrorStatus;
-use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -149,7 +149,7 @@ impl ApiError {
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         let status = match e.kind {
-            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+            ErrorKind::Invalid | ErrorKind::Unprocessable => StatusCode::BAD_REQUEST,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,
         };
@@ -176,16 +176,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
-        // A request whose body never finished cannot share its connection.
-        if self.status == StatusCode::REQUEST_TIMEOUT {
-            response.force_close();
-        }
-        response.insert_header((CONTENT_TYPE, "application/json"));
-        for (name, value) in &self.headers {
-            response.insert_header((name.clone(), value.clone()));
-        }
-        response.body(self.body())
+        crate::http_body::error_response(self.status, &self.headers, self.body())
     }
 }
 

@@ -32,6 +32,7 @@ use error::ApiError;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use respond::json_bytes;
 pub use webhooks::Dispatcher;
 
 /// What every Stripe handler shares.
@@ -194,6 +195,10 @@ pub async fn stripe_headers(
     let start = Instant::now();
     if req.path().contains("//") {
         merge_slashes(&mut req);
+    }
+    // Whop's surface has its own headers, errors and faults.
+    if crate::whop::owns(req.path()) {
+        return Ok(next.call(req).await?.map_into_left_body());
     }
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_left_body());

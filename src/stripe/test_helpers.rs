@@ -10,7 +10,6 @@ use super::form::{Params, Value};
 use super::idempotent;
 use super::resource::{self, StripeObject};
 use super::respond::json_bytes;
-use crate::clock::ClockMode;
 use crate::domain::error::DomainError;
 use crate::domain::event::Event;
 use crate::domain::failure::FailureCode;
@@ -25,13 +24,7 @@ fn clock_body(engine: &Engine, now_ms: i64, fired: Option<usize>) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     let mut w = ObjectWriter::new(&mut out);
     w.str("object", "test_helpers.mock_clock")
-        .str(
-            "mode",
-            match engine.clock.mode() {
-                ClockMode::Real => "real",
-                ClockMode::Manual => "manual",
-            },
-        )
+        .str("mode", engine.clock.mode().as_str())
         .int("now", now_ms.div_euclid(1000))
         .int("now_ms", now_ms);
     if let Some(n) = fired {

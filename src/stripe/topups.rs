@@ -120,6 +120,7 @@ impl CreateTopup {
                 transfer_group,
                 payment_method,
                 ach_network,
+                destination: None,
             },
             expand,
         })

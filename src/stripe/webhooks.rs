@@ -9,6 +9,7 @@ use super::events::event_json;
 use crate::clock::wall_millis;
 use crate::engine::{Attempt, Delivery, DeliveryParts, Engine, Outbox, Target};
 use crate::faults::WebhookFaultPlan;
+use crate::store::Provider;
 use dashmap::DashMap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -196,25 +197,32 @@ impl Dispatcher {
             engine.drop_delivery(&d);
             return;
         };
-        let body = event_json(
-            &event,
-            &account,
-            engine.now_of(&account),
-            version.as_deref(),
-        );
         let t = wall_millis().div_euclid(1000);
+        let (body, headers) = match account.id.provider {
+            Provider::Stripe => {
+                let body = event_json(
+                    &event,
+                    &account,
+                    engine.now_of(&account),
+                    version.as_deref(),
+                );
+                let signed = signature(&secret, t, &body);
+                (body, vec![("stripe-signature", signed)])
+            }
+            Provider::Whop => crate::whop::delivery(&event, &secret, t),
+        };
         if self.print {
             println!("--> {} [{}]", event.kind.as_str(), event.id);
         }
         let started = Instant::now();
-        let result = self
+        let mut request = self
             .client
             .post(url.as_ref())
-            .header("content-type", "application/json; charset=utf-8")
-            .header("stripe-signature", signature(&secret, t, &body))
-            .body(body)
-            .send()
-            .await;
+            .header("content-type", "application/json; charset=utf-8");
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let result = request.body(body).send().await;
         let (status, error) = match result {
             Ok(res) => (Some(res.status().as_u16()), None),
             Err(e) => (None, Some(describe(&e).into())),

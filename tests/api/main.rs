@@ -25,3 +25,4 @@ mod stripe_transfers;
 mod tenants;
 mod transfers;
 mod webhooks;
+mod whop;
