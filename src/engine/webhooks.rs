@@ -188,6 +188,7 @@ impl Engine {
                 });
             }
         }
+        self.listen_targets(account, &mut out);
         out.extend((0..self.webhooks.len()).map(Target::Global));
         out
     }
@@ -228,6 +229,10 @@ impl Engine {
                     e.secret.clone(),
                     e.api_version.clone(),
                 )
+            }
+            Target::Listen(id) => {
+                let s = self.listen_session(id).filter(|s| s.receiving())?;
+                (s.url.clone(), s.secret.clone(), None)
             }
         };
         Some(DeliveryParts {

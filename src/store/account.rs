@@ -39,6 +39,8 @@ pub enum Target {
     /// An endpoint given on the command line, receiving every account's
     /// events.
     Global(usize),
+    /// A `stripe listen` session, by its WebSocket id.
+    Listen(Arc<str>),
 }
 
 impl Target {
@@ -48,6 +50,7 @@ impl Target {
         match self {
             Target::Endpoint { id, .. } => id.clone(),
             Target::Global(i) => Arc::from(format!("command-line/{i}")),
+            Target::Listen(id) => id.clone(),
         }
     }
 }

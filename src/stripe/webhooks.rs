@@ -26,7 +26,7 @@ const IDLE: Duration = Duration::from_secs(60);
 /// How long `--webhook-reorder` gathers deliveries before sending them.
 const REORDER_WINDOW: Duration = Duration::from_millis(20);
 
-const USER_AGENT: &str = "Stripe/1.0 (+https://stripe.com/docs/webhooks)";
+pub(super) const USER_AGENT: &str = "Stripe/1.0 (+https://stripe.com/docs/webhooks)";
 
 /// `t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
 pub fn signature(secret: &str, t: i64, body: &[u8]) -> String {
@@ -83,7 +83,7 @@ impl Dispatcher {
     fn queue_of(self: &Arc<Self>, target: &Target) -> mpsc::Sender<Delivery> {
         let key = match target {
             Target::Global(i) => format!("global/{i}"),
-            Target::Endpoint { id, .. } => id.to_string(),
+            Target::Endpoint { id, .. } | Target::Listen(id) => id.to_string(),
         };
         if let Some(q) = self.queues.get(&key).filter(|q| !q.is_closed()) {
             return q.clone();
@@ -158,25 +158,8 @@ impl Dispatcher {
     /// Records an attempt that was never sent (or drops it, if its endpoint
     /// is gone).
     fn fail(&self, d: Delivery, why: &str) {
-        let Some(engine) = self.engine.upgrade() else {
-            return;
-        };
-        if let Some(parts) = engine.delivery_parts(&d) {
-            engine.record_attempt(
-                &parts.account,
-                Attempt {
-                    delivery: d,
-                    url: parts.url,
-                    status: None,
-                    error: Some(why.into()),
-                    duration_ms: 0,
-                    at: 0,
-                    next_at: None,
-                    duplicate: false,
-                },
-            );
-        } else {
-            engine.drop_delivery(&d);
+        if let Some(engine) = self.engine.upgrade() {
+            record_unsent(&engine, d, why);
         }
     }
 
@@ -185,24 +168,17 @@ impl Dispatcher {
         let Some(engine) = self.engine.upgrade() else {
             return;
         };
-        let Some(DeliveryParts {
-            account,
-            event,
-            url,
-            secret,
-            api_version: version,
-        }) = engine.delivery_parts(&d)
-        else {
+        let Some(parts) = engine.delivery_parts(&d) else {
             engine.drop_delivery(&d);
             return;
         };
-        let body = event_json(
-            &event,
-            &account,
-            engine.now_of(&account),
-            version.as_deref(),
-        );
-        let t = wall_millis().div_euclid(1000);
+        let (body, signature) = signed(&engine, &parts);
+        let DeliveryParts {
+            account,
+            event,
+            url,
+            ..
+        } = parts;
         if self.print {
             println!("--> {} [{}]", event.kind.as_str(), event.id);
         }
@@ -211,7 +187,7 @@ impl Dispatcher {
             .client
             .post(url.as_ref())
             .header("content-type", "application/json; charset=utf-8")
-            .header("stripe-signature", signature(&secret, t, &body))
+            .header("stripe-signature", signature)
             .body(body)
             .send()
             .await;
@@ -239,6 +215,41 @@ impl Dispatcher {
                 duplicate,
             },
         );
+    }
+}
+
+/// An attempt's body, and its `Stripe-Signature` made now.
+pub(super) fn signed(engine: &Engine, parts: &DeliveryParts) -> (Vec<u8>, String) {
+    let body = event_json(
+        &parts.event,
+        &parts.account,
+        engine.now_of(&parts.account),
+        parts.api_version.as_deref(),
+    );
+    let t = wall_millis().div_euclid(1000);
+    let signature = signature(&parts.secret, t, &body);
+    (body, signature)
+}
+
+/// Records an attempt that was never sent (or drops it, if its target is
+/// gone).
+pub(super) fn record_unsent(engine: &Engine, d: Delivery, why: &str) {
+    if let Some(parts) = engine.delivery_parts(&d) {
+        engine.record_attempt(
+            &parts.account,
+            Attempt {
+                delivery: d,
+                url: parts.url,
+                status: None,
+                error: Some(why.into()),
+                duration_ms: 0,
+                at: 0,
+                next_at: None,
+                duplicate: false,
+            },
+        );
+    } else {
+        engine.drop_delivery(&d);
     }
 }
 
