@@ -60,8 +60,9 @@ pub struct Listeners {
     by_key: DashMap<Box<str>, Vec<Arc<ListenSession>>>,
     /// How many sessions receive, so an event costs nothing when none do.
     receiving: AtomicUsize,
-    /// Serialises opening, so the limits hold under races.
-    opening: Mutex<()>,
+    /// Serialises opening, attaching and closing, so the limits hold and
+    /// no closed session is left routed to under races.
+    changes: Mutex<()>,
 }
 
 impl Listeners {
@@ -71,7 +72,7 @@ impl Listeners {
             by_id: DashMap::new(),
             by_key: DashMap::new(),
             receiving: AtomicUsize::new(0),
-            opening: Mutex::new(()),
+            changes: Mutex::new(()),
         }
     }
 
@@ -99,7 +100,7 @@ impl Engine {
         new: NewListenSession,
     ) -> Result<Arc<ListenSession>, DomainError> {
         let l = &self.listen;
-        let _guard = l.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        let _guard = l.changes.lock().unwrap_or_else(PoisonError::into_inner);
         if l.by_id.len() >= MAX_SESSIONS {
             return Err(DomainError::invalid(format!(
                 "This mock already holds {MAX_SESSIONS} `stripe listen` sessions."
@@ -137,6 +138,7 @@ impl Engine {
     /// events (until it ends; a reconnect changes nothing).
     pub fn listen_attached(&self, session: &Arc<ListenSession>) {
         let l = &self.listen;
+        let _guard = l.changes.lock().unwrap_or_else(PoisonError::into_inner);
         if !l.by_id.contains_key(&session.id) || session.receiving.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -151,6 +153,7 @@ impl Engine {
     /// due to it is dropped (pending no more) when it comes up.
     pub fn close_listen_session(&self, id: &str) {
         let l = &self.listen;
+        let _guard = l.changes.lock().unwrap_or_else(PoisonError::into_inner);
         let Some((_, session)) = l.by_id.remove(id) else {
             return;
         };
