@@ -9,8 +9,8 @@ use crate::domain::webhook::Url;
 use crate::engine::{Engine, EngineConfig, GlobalEndpoint};
 use crate::faults::{FaultPlan, Faults, WebhookFaultPlan};
 use crate::store::Provider;
-use crate::stripe::Dispatcher;
 use crate::stripe::{self, AppState};
+use crate::stripe::{Deliveries, Dispatcher, ListenHub};
 use crate::{clock, fixtures, scenario, whop};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
@@ -147,12 +147,16 @@ impl Server {
             webhooks,
             webhook_retries: config.webhook_retries,
         }));
-        engine.set_outbox(Arc::new(Dispatcher::new(
-            &engine,
-            config.webhook_timeout,
-            config.forward_to.is_some(),
-            WebhookFaultPlan::new(webhook_faults, seed),
-        )));
+        let listen = ListenHub::new(&engine);
+        engine.set_outbox(Arc::new(Deliveries {
+            http: Dispatcher::new(
+                &engine,
+                config.webhook_timeout,
+                config.forward_to.is_some(),
+                WebhookFaultPlan::new(webhook_faults, seed),
+            ),
+            listen: listen.clone(),
+        }));
         if has_webhooks {
             // As `stripe listen` says it, so the same habits work.
             println!("Ready! Your webhook signing secret is {secret}");
@@ -164,6 +168,7 @@ impl Server {
             engine: engine.clone(),
             faults: FaultPlan::new(faults, scenario.routes, seed),
             body_timeout: config.body_timeout,
+            listen,
         });
         let workers = config
             .workers

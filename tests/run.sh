@@ -7,14 +7,18 @@
 #    tests/sdk/python/requirements.txt and tests/schemathesis/requirements.txt
 #    (rebuilt when either file changes).
 # 2. Node environments: `npm ci` in tests/sdk/node (the Node suite), in
-#    tests/sdk/whop-node (the Whop Node SDK suite) and in examples (the SDK
-#    examples/node_client.mjs uses), each rerun when its package-lock.json
-#    changes.
+#    tests/sdk/whop-node (the Whop Node SDK suite), in examples (the SDK
+#    examples/node_client.mjs uses) and in tests/listen (the official
+#    Stripe CLI, npm @stripe/cli, and stripe-node), each rerun when its
+#    package-lock.json changes.
 # 3. `cargo build` (the debug binary target/debug/topups-mock).
 # 4. `cargo test --all-targets`, then the Python (pytest) and Node
 #    (node --test) conformance suites, which drive the binary through the
-#    official Stripe and Whop SDKs, then a bounded Schemathesis run
-#    (tests/schemathesis/run.py) that drives it from the OpenAPI subset.
+#    official Stripe and Whop SDKs, the stripe listen suite (tests/listen:
+#    the real CLI's `stripe listen` against the binary, in a loopback-only
+#    network namespace; reported SKIPPED where `unshare -rn` is refused),
+#    then a bounded Schemathesis run (tests/schemathesis/run.py) that
+#    drives it from the OpenAPI subset.
 #
 # Every suite runs even if an earlier one failed; the exit status is
 # non-zero if any failed. Environment:
@@ -48,6 +52,7 @@ ST_REQS=tests/schemathesis/requirements.txt
 NODE_DIR=tests/sdk/node
 WHOP_NODE_DIR=tests/sdk/whop-node
 EXAMPLES_DIR=examples
+LISTEN_DIR=tests/listen
 
 section "Python environment ($VENV)"
 py_stamp=$VENV/.requirements.sha256
@@ -75,10 +80,11 @@ npm_env() {
   fi
 }
 
-section "Node environments ($NODE_DIR, $WHOP_NODE_DIR, $EXAMPLES_DIR: node_modules)"
+section "Node environments ($NODE_DIR, $WHOP_NODE_DIR, $EXAMPLES_DIR, $LISTEN_DIR: node_modules)"
 npm_env "$NODE_DIR"
 npm_env "$WHOP_NODE_DIR"
 npm_env "$EXAMPLES_DIR"
+npm_env "$LISTEN_DIR"
 
 section "cargo build"
 cargo build
@@ -98,13 +104,22 @@ node --test --test-reporter=spec "$NODE_DIR"/*.test.mjs || failed+=("node sdk su
 section "Whop Node SDK suite (@whop/sdk, tests/sdk/whop-node)"
 node --test --test-reporter=spec "$WHOP_NODE_DIR"/*.test.mjs || failed+=("whop node sdk suite")
 
+section "stripe listen suite (the official Stripe CLI, tests/listen)"
+listen_log=$(mktemp)
+node --test --test-reporter=spec "$LISTEN_DIR"/*.test.mjs | tee "$listen_log" || failed+=("stripe listen suite")
+listen_skipped=$(grep -c '^SKIPPED:' "$listen_log" || true)
+rm -f "$listen_log"
+
 section "Schemathesis (tests/schemathesis)"
 "$VENV/bin/python" tests/schemathesis/run.py || failed+=("schemathesis")
 
 section "Summary"
+if ((listen_skipped)); then
+  echo "SKIPPED: stripe listen suite (no loopback-only network namespace here; see its output)"
+fi
 if ((${#failed[@]})); then
   printf 'FAILED: %s\n' "${failed[@]}"
-  echo "suites: $((5 - ${#failed[@]})) passed, ${#failed[@]} failed"
+  echo "suites: $((6 - listen_skipped - ${#failed[@]})) passed, ${#failed[@]} failed, $listen_skipped skipped"
   exit 1
 fi
-echo "suites: 5 passed, 0 failed"
+echo "suites: $((6 - listen_skipped)) passed, 0 failed, $listen_skipped skipped"

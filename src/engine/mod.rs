@@ -6,10 +6,12 @@
 
 mod balance;
 mod events;
+mod listen;
 mod topups;
 mod transfers;
 mod webhooks;
 
+pub use listen::{ListenSession, NewListenSession};
 pub use topups::NewTopup;
 pub use transfers::{FixtureReversal, FixtureTransfer, NewReversal, NewTransfer};
 pub use webhooks::{
@@ -88,6 +90,8 @@ pub struct Engine {
     outbox: OnceLock<Arc<dyn Outbox>>,
     attempts_made: AtomicU64,
     attempted: Notify,
+    /// `stripe listen` sessions.
+    listen: listen::Listeners,
 }
 
 /// Jobs that a change queued for later, pushed once the object's lock is
@@ -121,6 +125,7 @@ impl Engine {
             outbox: OnceLock::new(),
             attempts_made: AtomicU64::new(0),
             attempted: Notify::new(),
+            listen: listen::Listeners::new(config.seed),
         };
         let now = engine.clock.now();
         let template = Arc::new(engine.seeded(template_id, &config.fixtures, now));

@@ -192,6 +192,7 @@ impl Engine {
                 });
             }
         }
+        self.listen_targets(account, &mut out);
         let provider = account.id.provider;
         out.extend(
             self.webhooks
@@ -239,6 +240,10 @@ impl Engine {
                     e.secret.clone(),
                     e.api_version.clone(),
                 )
+            }
+            Target::Listen(id) => {
+                let s = self.listen_session(id).filter(|s| s.receiving())?;
+                (s.url.clone(), s.secret.clone(), None)
             }
         };
         Some(DeliveryParts {

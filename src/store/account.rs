@@ -61,6 +61,8 @@ pub enum Target {
     /// An endpoint given on the command line, receiving every account's
     /// events.
     Global(usize),
+    /// A `stripe listen` session, by its WebSocket id.
+    Listen(Arc<str>),
 }
 
 impl Target {
@@ -70,6 +72,7 @@ impl Target {
         match self {
             Target::Endpoint { id, .. } => id.clone(),
             Target::Global(i) => Arc::from(format!("command-line/{i}")),
+            Target::Listen(id) => id.clone(),
         }
     }
 }

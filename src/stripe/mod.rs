@@ -11,6 +11,7 @@ mod events;
 mod expand;
 mod form;
 mod idempotent;
+mod listen;
 mod resource;
 mod respond;
 mod test_helpers;
@@ -32,6 +33,7 @@ use error::ApiError;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use listen::{Deliveries, ListenHub};
 pub use respond::json_bytes;
 pub use webhooks::Dispatcher;
 
@@ -41,6 +43,8 @@ pub struct AppState {
     pub faults: FaultPlan,
     /// How long a request body may take to arrive.
     pub body_timeout: std::time::Duration,
+    /// `stripe listen` sessions' queues and sockets.
+    pub listen: Arc<ListenHub>,
 }
 
 /// The request id of the request being served (a header value, so
@@ -122,7 +126,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource(&["/v1/test_helpers/topups/{id}/{action}"])
             .route(web::post().to(test_helpers::transition)),
     )
-    .service(resource(&["/v1/test_helpers/reset"]).route(web::post().to(test_helpers::reset)));
+    .service(resource(&["/v1/test_helpers/reset"]).route(web::post().to(test_helpers::reset)))
+    .service(resource(&["/v1/stripecli/sessions"]).route(web::post().to(listen::create_session)))
+    .service(resource(&["/v1/stripecli/websocket"]).route(web::get().to(listen::websocket)));
 }
 
 /// Stripe's answer to an unknown URL or method.

@@ -168,7 +168,7 @@ pub async fn deliveries(req: HttpRequest, auth: Authed) -> Result<HttpResponse, 
             out.push(b',');
         }
         let endpoint = match &a.delivery.target {
-            Target::Endpoint { id, .. } => id.to_string(),
+            Target::Endpoint { id, .. } | Target::Listen(id) => id.to_string(),
             Target::Global(n) => format!("command-line/{n}"),
         };
         let mut w = ObjectWriter::new(&mut out);

@@ -27,7 +27,7 @@ const IDLE: Duration = Duration::from_secs(60);
 /// How long `--webhook-reorder` gathers deliveries before sending them.
 const REORDER_WINDOW: Duration = Duration::from_millis(20);
 
-const USER_AGENT: &str = "Stripe/1.0 (+https://stripe.com/docs/webhooks)";
+pub(super) const USER_AGENT: &str = "Stripe/1.0 (+https://stripe.com/docs/webhooks)";
 
 /// `t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
 pub fn signature(secret: &str, t: i64, body: &[u8]) -> String {
@@ -84,7 +84,7 @@ impl Dispatcher {
     fn queue_of(self: &Arc<Self>, target: &Target) -> mpsc::Sender<Delivery> {
         let key = match target {
             Target::Global(i) => format!("global/{i}"),
-            Target::Endpoint { id, .. } => id.to_string(),
+            Target::Endpoint { id, .. } | Target::Listen(id) => id.to_string(),
         };
         if let Some(q) = self.queues.get(&key).filter(|q| !q.is_closed()) {
             return q.clone();
@@ -159,25 +159,8 @@ impl Dispatcher {
     /// Records an attempt that was never sent (or drops it, if its endpoint
     /// is gone).
     fn fail(&self, d: Delivery, why: &str) {
-        let Some(engine) = self.engine.upgrade() else {
-            return;
-        };
-        if let Some(parts) = engine.delivery_parts(&d) {
-            engine.record_attempt(
-                &parts.account,
-                Attempt {
-                    delivery: d,
-                    url: parts.url,
-                    status: None,
-                    error: Some(why.into()),
-                    duration_ms: 0,
-                    at: 0,
-                    next_at: None,
-                    duplicate: false,
-                },
-            );
-        } else {
-            engine.drop_delivery(&d);
+        if let Some(engine) = self.engine.upgrade() {
+            record_unsent(&engine, d, why);
         }
     }
 
@@ -186,31 +169,25 @@ impl Dispatcher {
         let Some(engine) = self.engine.upgrade() else {
             return;
         };
-        let Some(DeliveryParts {
-            account,
-            event,
-            url,
-            secret,
-            api_version: version,
-        }) = engine.delivery_parts(&d)
-        else {
+        let Some(parts) = engine.delivery_parts(&d) else {
             engine.drop_delivery(&d);
             return;
         };
-        let t = wall_millis().div_euclid(1000);
-        let (body, headers) = match account.id.provider {
+        let (body, headers) = match parts.account.id.provider {
             Provider::Stripe => {
-                let body = event_json(
-                    &event,
-                    &account,
-                    engine.now_of(&account),
-                    version.as_deref(),
-                );
-                let signed = signature(&secret, t, &body);
-                (body, vec![("stripe-signature", signed)])
+                let (body, signature) = signed(&engine, &parts);
+                (body, vec![("stripe-signature", signature)])
             }
-            Provider::Whop => crate::whop::delivery(&event, &secret, t),
+            Provider::Whop => {
+                crate::whop::delivery(&parts.event, &parts.secret, wall_millis().div_euclid(1000))
+            }
         };
+        let DeliveryParts {
+            account,
+            event,
+            url,
+            ..
+        } = parts;
         if self.print {
             println!("--> {} [{}]", event.kind.as_str(), event.id);
         }
@@ -247,6 +224,41 @@ impl Dispatcher {
                 duplicate,
             },
         );
+    }
+}
+
+/// An attempt's body, and its `Stripe-Signature` made now.
+pub(super) fn signed(engine: &Engine, parts: &DeliveryParts) -> (Vec<u8>, String) {
+    let body = event_json(
+        &parts.event,
+        &parts.account,
+        engine.now_of(&parts.account),
+        parts.api_version.as_deref(),
+    );
+    let t = wall_millis().div_euclid(1000);
+    let signature = signature(&parts.secret, t, &body);
+    (body, signature)
+}
+
+/// Records an attempt that was never sent (or drops it, if its target is
+/// gone).
+pub(super) fn record_unsent(engine: &Engine, d: Delivery, why: &str) {
+    if let Some(parts) = engine.delivery_parts(&d) {
+        engine.record_attempt(
+            &parts.account,
+            Attempt {
+                delivery: d,
+                url: parts.url,
+                status: None,
+                error: Some(why.into()),
+                duration_ms: 0,
+                at: 0,
+                next_at: None,
+                duplicate: false,
+            },
+        );
+    } else {
+        engine.drop_delivery(&d);
     }
 }
 

@@ -143,6 +143,20 @@ impl TestApp {
         r.ok().clone()
     }
 
+    /// Creates a top-up on the connected account `account` (as
+    /// `Stripe-Account`) and returns it.
+    pub async fn create_on(&self, account: &str, body: &str) -> Value {
+        let r = self
+            .send(
+                self.authed(self.client.post(self.url("/v1/topups")))
+                    .header("stripe-account", account)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body.to_string()),
+            )
+            .await;
+        r.ok().clone()
+    }
+
     pub async fn create_amount(&self, amount: i64) -> Value {
         self.create(&format!("amount={amount}&currency=usd")).await
     }

@@ -12,6 +12,7 @@ mod events;
 mod helpers;
 mod lifecycle;
 mod list;
+mod listen;
 mod money;
 mod readme;
 /// The README's embedding example, byte for byte (see readme.rs).
