@@ -171,7 +171,10 @@ impl FaultPlan {
     /// Decides the faults for a request. Test helpers (Stripe's and
     /// Whop's surface alike) are never faulted.
     pub fn decide(&self, method: &str, path: &str) -> Injection {
-        if path.starts_with("/v1/test_helpers/") || path.starts_with("/api/v1/test_helpers/") {
+        let whop_helper = path
+            .strip_prefix(crate::whop::PREFIX)
+            .is_some_and(|p| p.starts_with("/test_helpers/"));
+        if path.starts_with("/v1/test_helpers/") || whop_helper {
             return Injection::default();
         }
         let faults = self

@@ -189,6 +189,12 @@ pub fn load(path: &Path) -> Result<Fixtures, String> {
             if !seen.insert(id.clone()) {
                 return Err(at("id", format!("'{id}' appears twice")));
             }
+            // A balance transaction id names one transaction in the set.
+            if let Some(txn) = item.get("balance_transaction").and_then(|o| o.as_str()) {
+                if !seen.insert(txn.to_string()) {
+                    return Err(at("balance_transaction", format!("'{txn}' appears twice")));
+                }
+            }
             match object.as_str() {
                 "topup" => {
                     let f: FixtureTopup = parse(item, &at)?;

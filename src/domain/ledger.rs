@@ -48,13 +48,19 @@ impl Ledger {
         }
     }
 
+    /// What is not yet available at `now`, per currency.
+    fn still_maturing(&self, now: Millis) -> impl Iterator<Item = &(Currency, i64)> {
+        self.maturing
+            .range((now.saturating_add(1), 0)..)
+            .map(|(_, v)| v)
+    }
+
     /// The available amount of `currency` at `now`.
     pub fn available(&self, currency: Currency, now: Millis) -> i64 {
         let pending: i64 = self
-            .maturing
-            .range((now.saturating_add(1), 0)..)
-            .filter(|(_, (c, _))| *c == currency)
-            .map(|(_, (_, a))| a)
+            .still_maturing(now)
+            .filter(|(c, _)| *c == currency)
+            .map(|(_, a)| a)
             .sum();
         self.totals.get(&currency).copied().unwrap_or(0) - pending
     }
@@ -62,9 +68,8 @@ impl Ledger {
     /// The balance at `now`. Reads only: a read at any moment (a key
     /// ahead on its own clock, a stale one) changes nothing.
     pub fn balance(&self, now: Millis) -> Balance {
-        let still = self.maturing.range((now.saturating_add(1), 0)..);
         let mut pending: BTreeMap<Currency, i64> = BTreeMap::new();
-        for (c, a) in still.map(|(_, v)| v) {
+        for (c, a) in self.still_maturing(now) {
             *pending.entry(*c).or_default() += a;
         }
         let mut available = BTreeMap::new();

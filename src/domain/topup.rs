@@ -167,7 +167,7 @@ pub struct Topup {
     pub ach_network: bool,
     /// Whom the money is for, when the request names it (Whop's
     /// `company_id`).
-    pub destination: Option<Box<str>>,
+    pub destination: Option<Arc<str>>,
     pub status: TopupStatus,
     pub failure: Option<FailureCode>,
     /// Seconds since the epoch.

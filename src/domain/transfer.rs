@@ -125,7 +125,9 @@ impl Transfer {
             .with_param("amount"));
         }
         self.amount_reversed += amount;
-        self.last_reversal = Some(seq);
+        // Reversals racing for the lock may arrive out of their seq order;
+        // the newest stays the newest.
+        self.last_reversal = Some(self.last_reversal.map_or(seq, |l| l.max(seq)));
         Ok(amount)
     }
 }

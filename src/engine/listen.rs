@@ -8,7 +8,7 @@
 
 use super::Engine;
 use crate::domain::error::DomainError;
-use crate::store::{Account, Target};
+use crate::store::{Account, Provider, Target};
 use dashmap::DashMap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -168,7 +168,11 @@ impl Engine {
 
     /// The sessions an event of `account` goes to.
     pub(super) fn listen_targets(&self, account: &Account, out: &mut Vec<Target>) {
-        if self.listen.receiving.load(Ordering::Acquire) == 0 {
+        // Sessions are opened with Stripe keys: a Whop key spelled the same
+        // is another account.
+        if self.listen.receiving.load(Ordering::Acquire) == 0
+            || account.id.provider != Provider::Stripe
+        {
             return;
         }
         if let Some(list) = self.listen.by_key.get(&account.id.key) {

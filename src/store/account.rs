@@ -334,6 +334,11 @@ pub mod keys {
         IndexKey::fixed("status", s.as_str())
     }
 
+    /// A Whop top-up's company (`company_id`).
+    pub fn topup_company(company: Arc<str>) -> IndexKey {
+        IndexKey::shared("company", company)
+    }
+
     pub fn txn_type(t: TxnType) -> IndexKey {
         IndexKey::fixed("type", t.as_str())
     }
@@ -395,7 +400,13 @@ macro_rules! resource {
     };
 }
 
-resource!(Topup, topups, |t| Keys::of([keys::topup_status(t.status)]));
+resource!(Topup, topups, |t| {
+    let mut k = Keys::of([keys::topup_status(t.status)]);
+    if let Some(company) = &t.destination {
+        k.push(keys::topup_company(company.clone()));
+    }
+    k
+});
 
 resource!(BalanceTransaction, balance_transactions, |t| Keys::of([
     keys::txn_type(t.kind),

@@ -304,8 +304,10 @@ pub async fn websocket(
     let engine = state.engine.clone();
     // It receives from the handshake on: the CLI says it is ready as soon
     // as the socket opens, and what comes meanwhile waits in its queue.
-    engine.listen_attached(&pipe.session);
+    // Counted first, so an expiry check in between never ends a session a
+    // socket is attaching to.
     pipe.sockets.fetch_add(1, Ordering::AcqRel);
+    engine.listen_attached(&pipe.session);
     let generation = pipe.generation.fetch_add(1, Ordering::AcqRel) + 1;
     pipe.takeover.notify_waiters();
     actix_web::rt::spawn(async move {
@@ -384,7 +386,11 @@ impl Connection {
                     match msg {
                         Some(Ok(AggregatedMessage::Text(text))) => self.heard(&text),
                         Some(Ok(AggregatedMessage::Ping(b))) => {
-                            if self.socket.pong(&b).await.is_err() {
+                            // A peer that stops reading must not hold the
+                            // session: a send that cannot finish within the
+                            // silence limit ends the socket.
+                            let pong = tokio::time::timeout(SILENCE, self.socket.pong(&b)).await;
+                            if !matches!(pong, Ok(Ok(()))) {
                                 break "closed";
                             }
                         }
@@ -412,7 +418,7 @@ impl Connection {
                 "the stripe listen connection closed before the event was acknowledged",
             );
         }
-        let _ = self.socket.close(None).await;
+        let _ = tokio::time::timeout(SILENCE, self.socket.close(None)).await;
     }
 
     /// Sends one event; `false` if the socket is gone (the attempt has
@@ -437,7 +443,8 @@ impl Connection {
             },
             "endpoint": { "api_version": null },
         });
-        if self.socket.text(message.to_string()).await.is_err() {
+        let sent = tokio::time::timeout(SILENCE, self.socket.text(message.to_string())).await;
+        if !matches!(sent, Ok(Ok(()))) {
             record_unsent(&self.engine, d, "the stripe listen connection closed");
             return false;
         }

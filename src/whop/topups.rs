@@ -16,8 +16,10 @@ use crate::domain::source::SourceToken;
 use crate::domain::topup::{Topup, TopupStatus};
 use crate::engine::NewTopup;
 use crate::json::ObjectWriter;
+use crate::store::{keys, IndexKey};
 use crate::stripe::json_bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
+use std::sync::Arc;
 
 /// Whop's `ReceiptStatus` of a top-up. Whop has no `failed`: a payment
 /// whose charge failed stays `open` (unpaid), with its `failure_message`;
@@ -214,13 +216,17 @@ pub async fn list(req: HttpRequest) -> Result<HttpResponse, WhopError> {
     let caller: Caller = auth::caller(&req)?;
     let input = parse_list(req.query_string())?;
     let view = caller.view();
-    let company = input.company.as_deref();
+    // The company filter walks its own index: a page costs its length.
+    let by_company: Vec<IndexKey> = input
+        .company
+        .as_deref()
+        .map(|c| keys::topup_company(Arc::from(c)))
+        .into_iter()
+        .collect();
     let (items, has_more) = view
         .account
         .topups
-        .page(&input.page, &[], |t| {
-            (company.is_none() || t.destination.as_deref() == company).then_some(t)
-        })
+        .page(&input.page, &by_company, Some)
         .map_err(|_| {
             DomainError::invalid(format!(
                 "Invalid {0}: no top-up {1}.",

@@ -626,6 +626,11 @@ fn fixture_transfers_are_checked() {
             r#"[{"id":"po_a","object":"payout","amount":10}]"#,
             "field `object`: 'payout' is not a fixture object",
         ),
+        (
+            r#"[{"id":"tu_a","amount":10,"currency":"usd","created":1,"status":"succeeded","balance_transaction":"txn_a"},
+                {"id":"tr_a","object":"transfer","amount":10,"currency":"usd","created":1,"destination":"acct_1","balance_transaction":"txn_a"}]"#,
+            "field `balance_transaction`: 'txn_a' appears twice",
+        ),
     ];
     for (i, (text, want)) in cases.iter().enumerate() {
         let path = dir.join(format!("case{i}.json"));

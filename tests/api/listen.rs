@@ -376,3 +376,31 @@ async fn connected_accounts_events_come_only_with_connect_forwarding() {
         ws.close(None).await.unwrap();
     }
 }
+
+/// A Whop key spelled like the session's Stripe key is another account:
+/// its top-ups never reach the session.
+#[tokio::test]
+async fn a_whop_key_spelled_the_same_is_not_heard() {
+    let app = TestApp::spawn().await;
+    let s = session(&app, true).await;
+    let secret = s["secret"].as_str().unwrap();
+    let mut ws = connect(&s).await;
+    let whop = app
+        .client
+        .post(app.url("/api/v1/topups"))
+        .bearer_auth(&app.key)
+        .json(&json!({"amount": 6.9, "company_id": "biz_xxxxxxxxxxxxxx", "currency": "usd", "payment_method_id": "pmt_xxxxxxxxxxxxxx"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(whop.status().as_u16(), 200);
+    app.create_amount(300).await;
+    // The first event the session hears is the Stripe top-up's.
+    let msg = verified(&next_event(&mut ws).await, secret);
+    assert_eq!(msg["data"]["object"]["amount"], 300);
+    assert!(msg["data"]["object"]["id"]
+        .as_str()
+        .unwrap()
+        .starts_with("tu_"));
+    ws.close(None).await.unwrap();
+}

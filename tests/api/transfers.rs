@@ -320,6 +320,8 @@ async fn transfers_racing_for_the_last_funds_one_wins_each_unit() {
         .ok()
         .clone();
     assert_eq!(t["amount_reversed"], 900);
+    // However the three won the lock, the transfer lists all three.
+    assert_eq!(t["reversals"]["data"].as_array().unwrap().len(), 3);
     check_balance(&app, None).await;
     check_balance(&app, Some(DEST)).await;
 }
@@ -639,6 +641,24 @@ async fn bad_requests_get_stripes_errors_and_change_nothing() {
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
+    // Nor change or reverse one.
+    let t = transfer(&app, &format!("amount=10&currency=usd&destination={DEST}")).await;
+    let id = t["id"].as_str().unwrap();
+    for (path, body) in [
+        (format!("/v1/transfers/{id}"), "metadata[k]=v"),
+        (format!("/v1/transfers/{id}/reversals"), ""),
+    ] {
+        let r = app
+            .send(
+                app.authed(app.client.post(app.url(&path)))
+                    .header("stripe-account", DEST)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body),
+            )
+            .await;
+        assert_eq!(r.status, 404, "{path}: {}", r.body);
+    }
+    assert_eq!(available(&app, None).await, 990);
     // An idempotent retry answers the first result and moves money once.
     let send = || {
         app.send(
@@ -652,7 +672,44 @@ async fn bad_requests_get_stripes_errors_and_change_nothing() {
     let again = send().await;
     assert_eq!(first.ok(), again.ok());
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
-    assert_eq!(available(&app, None).await, 700);
+    assert_eq!(available(&app, None).await, 690);
+}
+
+/// A transfer the balance cannot cover makes no account for its
+/// destination: refused writes never use up `--max-accounts`.
+#[tokio::test]
+async fn refused_transfers_make_no_destination_account() {
+    let app = TestApp::spawn_with(topups_mock::Config {
+        max_accounts: 3,
+        ..topups_mock::Config::default()
+    })
+    .await;
+    app.create_amount(100).await; // the platform's account: 1 of 3
+    for i in 0..10 {
+        let r = app
+            .post(
+                "/v1/transfers",
+                &format!("amount=1&currency=usd&destination=acct_1N{i}"),
+            )
+            .await;
+        assert_eq!(
+            r.json["error"]["code"], "balance_insufficient",
+            "{}",
+            r.body
+        );
+    }
+    // Two more keys still fit.
+    for _ in 0..2 {
+        let other = app
+            .send(
+                app.client
+                    .post(app.url("/v1/topups"))
+                    .bearer_auth(crate::helpers::fresh_key())
+                    .form(&[("amount", "100"), ("currency", "usd")]),
+            )
+            .await;
+        other.ok();
+    }
 }
 
 /// Seeded runs of random top-ups, settlements, transfers and reversals
