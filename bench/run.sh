@@ -111,16 +111,28 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # --- load -----------------------------------------------------------------
 
+# cpu_ticks PID: the user + system CPU time the process has used, in clock
+# ticks (fields 14 and 15 of /proc/PID/stat; the name field has no spaces).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+CLK_TCK=$(getconf CLK_TCK)
+
 # load URL SHAPE THREADS CONNECTIONS DURATION [VAR=VALUE...]: one wrk run;
-# prints its BENCH line. Any error status or socket error fails the bench.
+# prints its BENCH line, with cpu_us (the server's CPU time per request)
+# when LOAD_PID names the server. Any error status or socket error fails
+# the bench.
 load() {
   local url=$1 shape=$2 threads=$3 conns=$4 dur=$5; shift 5
-  local cmd=(wrk -t"$threads" -c"$conns" -d"$dur" -s bench/load.lua "$url") out
+  local cmd=(wrk -t"$threads" -c"$conns" -d"$dur" -s bench/load.lua "$url") out before=""
   [ -z "$WRK_CPUS" ] || cmd=(taskset -c "$WRK_CPUS" "${cmd[@]}")
+  [ -z "$LOAD_PID" ] || before=$(cpu_ticks "$LOAD_PID")
   out=$(env BENCH_SHAPE="$shape" "$@" "${cmd[@]}" 2>&1) ||
     die "wrk failed ($shape on $url): $out"
   local line
   line=$(grep '^BENCH ' <<<"$out") || die "no result from wrk ($shape on $url): $out"
+  if [ -n "$before" ]; then
+    line="$line cpu_us=$(awk -v t="$(($(cpu_ticks "$LOAD_PID") - before))" -v hz="$CLK_TCK" \
+      -v n="$(field requests "$line")" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')"
+  fi
   if [ "$(field status_errors "$line")" != 0 ] || [ "$(field socket_errors "$line")" != 0 ]; then
     die "errors during $shape on $url: $line"
   fi
@@ -164,9 +176,12 @@ list_latency() {
 
 int() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 dur_us() { awk -v u="$1" 'BEGIN { if (u < 1000) printf "%d µs", u; else printf "%.2f ms", u / 1000 }'; }
-perf() { # BENCH line -> "N req/s · p50 X · p99 Y"
+perf() { # BENCH line -> "N req/s · p50 X · p99 Y · CPU Z µs/req"
   printf '%s req/s · p50 %s · p99 %s' "$(int "$(field rps "$1")")" \
     "$(dur_us "$(field p50_us "$1")")" "$(dur_us "$(field p99_us "$1")")"
+  local cpu
+  cpu=$(field cpu_us "$1")
+  [ -z "$cpu" ] || printf ' · CPU %s µs/req' "$cpu"
 }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 100 * a / b }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
@@ -209,9 +224,9 @@ for shape in retrieve list update create transfer; do
   log "  $shape"
   runs_ours=() runs_base=()
   for _ in 1 2; do
-    line=$(load "$ours" "$shape" "$THREADS" "$CONNECTIONS" "$DURATION" "${ids[@]}" "${cursor[@]}")
+    line=$(LOAD_PID=$ours_pid load "$ours" "$shape" "$THREADS" "$CONNECTIONS" "$DURATION" "${ids[@]}" "${cursor[@]}")
     runs_ours+=("$line")
-    line=$(load "$base" "$shape" "$THREADS" "$CONNECTIONS" "$DURATION" "${ids[@]}" "${cursor[@]}")
+    line=$(LOAD_PID=$base_pid load "$base" "$shape" "$THREADS" "$CONNECTIONS" "$DURATION" "${ids[@]}" "${cursor[@]}")
     runs_base+=("$line")
   done
   r[$shape.ours]=$(best rps MAX "${runs_ours[@]}")
@@ -226,7 +241,7 @@ start hooked "${SERVER_CMD[@]}" --webhook "$slow" --webhook-timeout 30s
 hooked_pid=$STARTED_PID; hooked=$STARTED_URL
 runs_hooked=()
 for _ in 1 2; do
-  runs_hooked+=("$(load "$hooked" create "$THREADS" "$CONNECTIONS" "$DURATION" "${ids[@]}" "${cursor[@]}")")
+  runs_hooked+=("$(LOAD_PID=$hooked_pid load "$hooked" create "$THREADS" "$CONNECTIONS" "$DURATION" "${ids[@]}" "${cursor[@]}")")
 done
 r[hooked.ours]=$(best rps MAX "${runs_hooked[@]}")
 stop "$hooked_pid"
@@ -251,7 +266,7 @@ row() { printf '| %s | %s | %s | %s |\n' "$@"; }
 shape_row() { # SHAPE LABEL
   local o=${r[$1.ours]} b=${r[$1.base]}
   row "$2" "$(perf "$o")" "$(perf "$b")" \
-    "$(pct "$(field rps "$o")" "$(field rps "$b")") % of the framework's limit"
+    "$(pct "$(field rps "$o")" "$(field rps "$b")") % of the framework's limit; $(awk -v a="$(field cpu_us "$o")" -v b="$(field cpu_us "$b")" 'BEGIN { printf "%.2f", a / b }')× its CPU per request"
 }
 {
   printf '## topups-mock benchmark\n\n'

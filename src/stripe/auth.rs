@@ -113,7 +113,7 @@ fn mask(key: &str) -> String {
 /// Checks `Stripe-Version` when one is sent: a date, optionally followed
 /// by a release name (`2026-10-28.endive`).
 fn check_version(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(v) = headers.get("stripe-version") else {
+    let Some(v) = headers.get(super::STRIPE_VERSION) else {
         return Ok(());
     };
     let v = String::from_utf8_lossy(v.as_bytes());
@@ -169,7 +169,7 @@ pub fn extract(req: &HttpRequest) -> Result<Authed, ApiError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| {
         ApiError::invalid("server state missing").with_status(StatusCode::INTERNAL_SERVER_ERROR)
     })?;
-    let connected = match req.headers().get("stripe-account") {
+    let connected = match req.headers().get(super::STRIPE_ACCOUNT) {
         None => None,
         Some(v) => {
             let acct = String::from_utf8_lossy(v.as_bytes());

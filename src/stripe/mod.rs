@@ -37,6 +37,11 @@ pub use listen::{Deliveries, ListenHub};
 pub use respond::json_bytes;
 pub use webhooks::Dispatcher;
 
+/// Header names read on every request, built once: looking a header up
+/// by a string parses the name each time.
+const STRIPE_VERSION: HeaderName = HeaderName::from_static("stripe-version");
+const STRIPE_ACCOUNT: HeaderName = HeaderName::from_static("stripe-account");
+
 /// What every Stripe handler shares.
 pub struct AppState {
     pub engine: Arc<Engine>,
@@ -168,7 +173,6 @@ const STATIC_HEADERS: [(HeaderName, HeaderValue); 6] = [
     header("access-control-max-age", "300"),
 ];
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
-const STRIPE_VERSION: HeaderName = HeaderName::from_static("stripe-version");
 
 /// `//v1/topups` is `/v1/topups` (a base URL with a trailing slash).
 /// Done here rather than with a regex on every request.
@@ -218,7 +222,7 @@ pub async fn stripe_headers(
     }
     let version = req
         .headers()
-        .get("stripe-version")
+        .get(STRIPE_VERSION)
         .filter(|v| v.to_str().is_ok_and(is_api_version))
         .cloned()
         .unwrap_or(HeaderValue::from_static(DEFAULT_API_VERSION));
