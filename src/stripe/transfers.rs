@@ -8,7 +8,7 @@ use super::expand::Expand;
 use super::form::{money, new_metadata, optional_text, Params, Value};
 use super::idempotent;
 use super::resource::{self, page_json, Ctx, DescribedUpdate, StripeObject};
-use super::respond::json_bytes;
+use super::respond::{json_bytes, ListBuf};
 use crate::domain::amount::Amount;
 use crate::domain::error::DomainError;
 use crate::domain::list::PageRequest;
@@ -61,13 +61,17 @@ impl Transfer {
     /// The ten most recent reversals, as of this copy of the transfer (an
     /// event's snapshot shows the reversals it had then).
     fn reversals_json(&self, ctx: &Ctx<'_>) -> Vec<u8> {
-        let upto = self.last_reversal;
+        let url = Self::reversals_url(&self.id);
+        // Most transfers are never reversed: nothing to walk.
+        let Some(last) = self.last_reversal else {
+            return ListBuf::new(0).finish(&url, &[], false);
+        };
         page_json::<TransferReversal>(
             ctx,
-            &Self::reversals_url(&self.id),
+            &url,
             &PageRequest::default(),
             &[keys::reversal_of(self.id.clone())],
-            |r| upto.is_some_and(|last| r.seq <= last),
+            |r| r.seq <= last,
             &Expand::default(),
         )
         .unwrap_or_default()
