@@ -1,8 +1,9 @@
 //! # topups-mock
 //!
 //! A stateful, in-memory mock of Stripe's top-ups API (`/v1/topups`), with
-//! the balance, balance transactions and events a top-up produces, for
-//! tests and local development.
+//! the balance and balance transactions, events and signed webhooks,
+//! transfers and reversals a top-up leads to, and Whop's top-ups
+//! (`/api/v1/topups`), for tests and local development.
 //!
 //! ## Start one in a test
 //!
@@ -40,10 +41,18 @@
 //! requests with Stripe's 429, 500 or 503 before anything runs;
 //! [`Config::latency`] delays every answer.
 //!
+//! ## Move money
+//!
+//! Once a top-up has settled and its funds are available, `POST
+//! /v1/transfers` sends them to a connected account (`acct_...`, read back
+//! with the `Stripe-Account` header) and `POST /v1/transfers/{id}/reversals`
+//! brings them back, in parts or whole; short of available funds, a transfer
+//! is Stripe's `balance_insufficient`.
+//!
 //! ## How it is built
 //!
-//! A request goes from the HTTP surface (`stripe`: parse Stripe's form
-//! encoding into domain values) to the engine (the only code that changes
+//! A request goes from an HTTP surface (`stripe`: parse Stripe's form
+//! encoding into domain values; `whop`: Whop's JSON) to the engine (the only code that changes
 //! state, and the one place events are emitted) to the store (a
 //! collection per kind of object, per account). Settlement and funds
 //! becoming available are jobs in each account's queue, run by the engine
