@@ -35,6 +35,29 @@ pub fn error_response(
     response.body(body)
 }
 
+/// `Display` and actix's `ResponseError` for a provider's error type with
+/// `status`, `message`, `headers` fields and a `body()` in its envelope.
+macro_rules! provider_error {
+    ($t:ty) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{} {}", self.status.as_u16(), self.message)
+            }
+        }
+
+        impl actix_web::ResponseError for $t {
+            fn status_code(&self) -> actix_web::http::StatusCode {
+                self.status
+            }
+
+            fn error_response(&self) -> actix_web::HttpResponse {
+                crate::http_body::error_response(self.status, &self.headers, self.body())
+            }
+        }
+    };
+}
+pub(crate) use provider_error;
+
 /// A body refused: the status and why.
 #[derive(Debug, Clone)]
 pub struct BodyError {

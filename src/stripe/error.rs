@@ -5,10 +5,8 @@ use crate::domain::error::{DomainError, ErrorCode, ErrorKind};
 use crate::faults::ErrorStatus;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use std::borrow::Cow;
-use std::fmt;
 
 /// The `type` of a Stripe error. Only the values Stripe sends today.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -164,21 +162,7 @@ impl From<DomainError> for ApiError {
     }
 }
 
-impl fmt::Display for ApiError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.message)
-    }
-}
-
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        self.status
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        crate::http_body::error_response(self.status, &self.headers, self.body())
-    }
-}
+crate::http_body::provider_error!(ApiError);
 
 #[cfg(test)]
 mod tests {

@@ -6,10 +6,8 @@ use crate::faults::ErrorStatus;
 use crate::http_body::BodyError;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use std::borrow::Cow;
-use std::fmt;
 
 /// A Whop API error: status, body and extra headers.
 #[derive(Debug, Clone)]
@@ -148,21 +146,7 @@ impl From<BodyError> for WhopError {
     }
 }
 
-impl fmt::Display for WhopError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.message)
-    }
-}
-
-impl ResponseError for WhopError {
-    fn status_code(&self) -> StatusCode {
-        self.status
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        crate::http_body::error_response(self.status, &self.headers, self.body())
-    }
-}
+crate::http_body::provider_error!(WhopError);
 
 #[cfg(test)]
 mod tests {

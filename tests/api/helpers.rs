@@ -5,6 +5,7 @@
 //! match its schema fails the test that made the request.
 
 mod openapi;
+pub mod receiver;
 pub mod whop_openapi;
 
 use reqwest::header::HeaderMap;

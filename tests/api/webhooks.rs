@@ -2,79 +2,31 @@
 //! delivery is verified with async-stripe's own `Webhook::construct_event`;
 //! retries run on the manual clock; nothing sleeps on a guess.
 
+use crate::helpers::receiver::{header, Receiver};
 use crate::helpers::{fresh_key, TestApp};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::Value;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// What the receiver got, and the status it answers with.
-#[derive(Default)]
-struct Inbox {
-    got: Mutex<Vec<(String, String)>>,
-    status: Mutex<u16>,
+/// The Stripe side of the shared receiver: each delivery verified with
+/// async-stripe's own `Webhook::construct_event`.
+trait Verified {
+    fn verified(&self, secret: &str) -> Vec<Value>;
+    fn types(&self, secret: &str) -> Vec<String>;
+    /// The first delivery's `Stripe-Signature` and body.
+    fn first(&self) -> (String, String);
 }
 
-struct Receiver {
-    url: String,
-    inbox: Arc<Inbox>,
-    _server: actix_web::dev::ServerHandle,
-}
-
-async fn receive(req: HttpRequest, body: String, inbox: web::Data<Inbox>) -> HttpResponse {
-    let sig = req
-        .headers()
-        .get("stripe-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    assert_eq!(
-        req.headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
-        Some("application/json; charset=utf-8")
-    );
-    inbox.got.lock().unwrap().push((sig, body));
-    let status = *inbox.status.lock().unwrap();
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
-}
-
-impl Receiver {
-    async fn start() -> Receiver {
-        let inbox = Arc::new(Inbox::default());
-        *inbox.status.lock().unwrap() = 200;
-        let data = web::Data::from(inbox.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .default_service(web::to(receive))
-        })
-        .workers(1)
-        .bind(("127.0.0.1", 0))
-        .unwrap();
-        let addr = server.addrs()[0];
-        let server = server.run();
-        let handle = server.handle();
-        tokio::spawn(server);
-        Receiver {
-            url: format!("http://{addr}/webhook"),
-            inbox,
-            _server: handle,
-        }
-    }
-
-    fn answer(&self, status: u16) {
-        *self.inbox.status.lock().unwrap() = status;
-    }
-
+impl Verified for Receiver {
     /// The event types received, in order, each verified against `secret`.
     fn verified(&self, secret: &str) -> Vec<Value> {
-        self.inbox
-            .got
-            .lock()
-            .unwrap()
+        self.received()
             .iter()
-            .map(|(sig, body)| {
+            .map(|(headers, body)| {
+                assert_eq!(
+                    header(headers, "content-type"),
+                    Some("application/json; charset=utf-8")
+                );
+                let sig = header(headers, "stripe-signature").unwrap_or_default();
                 stripe041::Webhook::construct_event(body, sig, secret)
                     .unwrap_or_else(|e| panic!("{e:?}: {sig} {body}"));
                 serde_json::from_str(body).unwrap()
@@ -87,6 +39,12 @@ impl Receiver {
             .iter()
             .map(|e| e["type"].as_str().unwrap().to_string())
             .collect()
+    }
+
+    fn first(&self) -> (String, String) {
+        let (headers, body) = self.received().swap_remove(0);
+        let sig = header(&headers, "stripe-signature").unwrap_or_default();
+        (sig.to_string(), body)
     }
 }
 
@@ -190,9 +148,9 @@ async fn endpoints_are_created_listed_updated_and_deleted() {
 #[tokio::test]
 async fn deliveries_are_signed_ordered_and_filtered() {
     let app = TestApp::spawn().await;
-    let all = Receiver::start().await;
-    let some = Receiver::start().await;
-    let off = Receiver::start().await;
+    let all = Receiver::start("/webhook").await;
+    let some = Receiver::start("/webhook").await;
+    let off = Receiver::start("/webhook").await;
     let a = app.endpoint(&all.url, &["*"], "").await;
     let s = app.endpoint(&some.url, &["topup.succeeded"], "").await;
     let o = app.endpoint(&off.url, &["*"], "").await;
@@ -218,9 +176,9 @@ async fn deliveries_are_signed_ordered_and_filtered() {
         some.types(s["secret"].as_str().unwrap()),
         ["topup.succeeded"]
     );
-    assert!(off.inbox.got.lock().unwrap().is_empty());
+    assert!(off.received().is_empty());
     // A wrong secret, a tampered body and an old timestamp are refused.
-    let (sig, body) = all.inbox.got.lock().unwrap()[0].clone();
+    let (sig, body) = all.first();
     assert!(stripe041::Webhook::construct_event(&body, &sig, "whsec_wrong").is_err());
     let tampered = body.replace("2000", "2001");
     assert!(stripe041::Webhook::construct_event(&tampered, &sig, secret).is_err());
@@ -237,7 +195,7 @@ async fn deliveries_are_signed_ordered_and_filtered() {
 #[tokio::test]
 async fn failures_are_retried_on_the_clock_until_the_schedule_ends() {
     let app = TestApp::spawn().await;
-    let rx = Receiver::start().await;
+    let rx = Receiver::start("/webhook").await;
     rx.answer(500);
     let e = app.endpoint(&rx.url, &["topup.created"], "").await;
     let secret = e["secret"].as_str().unwrap().to_string();
@@ -281,8 +239,8 @@ async fn failures_are_retried_on_the_clock_until_the_schedule_ends() {
 #[tokio::test]
 async fn connected_events_reach_only_connect_endpoints() {
     let app = TestApp::spawn().await;
-    let plain = Receiver::start().await;
-    let connect = Receiver::start().await;
+    let plain = Receiver::start("/webhook").await;
+    let connect = Receiver::start("/webhook").await;
     app.endpoint(&plain.url, &["*"], "").await;
     let c = app.endpoint(&connect.url, &["*"], "&connect=true").await;
     let r = app
@@ -298,7 +256,7 @@ async fn connected_events_reach_only_connect_endpoints() {
     let got = connect.verified(c["secret"].as_str().unwrap());
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["account"], "acct_1Hooks");
-    assert!(plain.inbox.got.lock().unwrap().is_empty());
+    assert!(plain.received().is_empty());
     // Another key's endpoints hear nothing.
     let other = fresh_key();
     let theirs = app
@@ -313,7 +271,7 @@ async fn connected_events_reach_only_connect_endpoints() {
 
 #[tokio::test]
 async fn command_line_endpoints_get_every_accounts_events() {
-    let rx = Receiver::start().await;
+    let rx = Receiver::start("/webhook").await;
     let app = TestApp::spawn_with(topups_mock::Config {
         webhooks: vec![rx.url.clone()],
         webhook_secret: Some("whsec_cli".into()),
@@ -347,13 +305,13 @@ async fn injected_delivery_faults() {
         ..WebhookFaults::default()
     }))
     .await;
-    let rx = Receiver::start().await;
+    let rx = Receiver::start("/webhook").await;
     app.endpoint(&rx.url, &["topup.created"], "").await;
     app.create_amount(100).await;
     app.attempts(1).await;
     app.advance(60);
     app.attempts(2).await;
-    assert!(rx.inbox.got.lock().unwrap().is_empty());
+    assert!(rx.received().is_empty());
     let log = app.get("/v1/test_helpers/webhook_deliveries").await;
     assert_eq!(
         log.ok()["data"][0]["error"],
@@ -367,7 +325,7 @@ async fn injected_delivery_faults() {
         ..WebhookFaults::default()
     }))
     .await;
-    let rx = Receiver::start().await;
+    let rx = Receiver::start("/webhook").await;
     let e = app.endpoint(&rx.url, &["topup.created"], "").await;
     app.create_amount(100).await;
     app.attempts(2).await;
@@ -383,7 +341,7 @@ async fn injected_delivery_faults() {
         ..WebhookFaults::default()
     }))
     .await;
-    let rx = Receiver::start().await;
+    let rx = Receiver::start("/webhook").await;
     let e = app.endpoint(&rx.url, &["*"], "").await;
     app.create_amount(100).await;
     app.attempts(1).await;

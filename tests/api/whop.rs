@@ -3,13 +3,12 @@
 //! endpoints and test helpers, faults, and Standard Webhooks deliveries.
 //! Every response is checked against Whop's OpenAPI (helpers/whop_openapi.rs).
 
+use crate::helpers::receiver::Receiver;
 use crate::helpers::{fresh_key, Resp, TestApp};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use topups_mock::{Config, ErrorStatus};
 
@@ -551,46 +550,6 @@ async fn injected_faults_answer_in_whops_envelope() {
     assert_eq!(app.create_amount(100).await["status"], "pending");
 }
 
-/// One delivery: its headers and body.
-type Received = (Vec<(String, String)>, String);
-
-/// A local receiver of deliveries.
-#[derive(Default)]
-struct Inbox {
-    got: Mutex<Vec<Received>>,
-    status: Mutex<u16>,
-}
-
-async fn receive(req: HttpRequest, body: String, inbox: web::Data<Inbox>) -> HttpResponse {
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
-        .collect();
-    inbox.got.lock().unwrap().push((headers, body));
-    let status = *inbox.status.lock().unwrap();
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
-}
-
-async fn receiver() -> (String, Arc<Inbox>, actix_web::dev::ServerHandle) {
-    let inbox = Arc::new(Inbox::default());
-    *inbox.status.lock().unwrap() = 200;
-    let data = web::Data::from(inbox.clone());
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .default_service(web::to(receive))
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    (format!("http://{addr}/hook"), inbox, handle)
-}
-
 /// Verifies a Standard Webhooks delivery keyed with the secret's literal
 /// bytes; returns the body.
 fn verify(headers: &[(String, String)], body: &str, secret: &str) -> Result<Value, String> {
@@ -624,8 +583,9 @@ fn verify(headers: &[(String, String)], body: &str, secret: &str) -> Result<Valu
 
 #[tokio::test]
 async fn whop_webhooks_are_standard_webhooks_with_retries() {
-    let (whop_url, whop_inbox, _a) = receiver().await;
-    let (stripe_url, stripe_inbox, _b) = receiver().await;
+    let whop_rx = Receiver::start("/hook").await;
+    let stripe_rx = Receiver::start("/hook").await;
+    let (whop_url, stripe_url) = (whop_rx.url.clone(), stripe_rx.url.clone());
     let secret = "ws_test_secret_123";
     let app = TestApp::spawn_with(Config {
         whop_webhooks: vec![whop_url],
@@ -638,14 +598,14 @@ async fn whop_webhooks_are_standard_webhooks_with_retries() {
     app.server
         .wait_for_webhook_attempts(1, Duration::from_secs(10))
         .await;
-    *whop_inbox.status.lock().unwrap() = 500;
+    whop_rx.answer(500);
     let failed = app
         .whop_create(json!(1), "pmt_fail_insufficient_funds")
         .await;
     app.server
         .wait_for_webhook_attempts(2, Duration::from_secs(10))
         .await;
-    *whop_inbox.status.lock().unwrap() = 200;
+    whop_rx.answer(200);
     app.advance(5);
     app.server
         .wait_for_webhook_attempts(4, Duration::from_secs(10))
@@ -655,7 +615,7 @@ async fn whop_webhooks_are_standard_webhooks_with_retries() {
     app.server
         .wait_for_webhook_attempts(5, Duration::from_secs(10))
         .await;
-    let got = whop_inbox.got.lock().unwrap().clone();
+    let got = whop_rx.received();
     let events: Vec<Value> = got
         .iter()
         .map(|(h, b)| verify(h, b, secret).unwrap())
@@ -700,11 +660,11 @@ async fn whop_webhooks_are_standard_webhooks_with_retries() {
     assert!(verify(h, &b.replace("6.9", "69"), secret).is_err());
     assert!(verify(h, b, "ws_other").is_err());
     // Stripe's command-line endpoint heard none of it.
-    assert!(stripe_inbox.got.lock().unwrap().is_empty());
+    assert!(stripe_rx.received().is_empty());
     app.create_amount(100).await;
     app.server
         .wait_for_webhook_attempts(6, Duration::from_secs(10))
         .await;
-    assert_eq!(stripe_inbox.got.lock().unwrap().len(), 1);
-    assert_eq!(whop_inbox.got.lock().unwrap().len(), 5);
+    assert_eq!(stripe_rx.received().len(), 1);
+    assert_eq!(whop_rx.received().len(), 5);
 }
