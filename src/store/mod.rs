@@ -41,8 +41,8 @@ impl Store {
     }
 
     /// Forgets an account; it starts afresh on next use.
-    pub fn remove(&self, id: &AccountId) {
-        self.accounts.remove(id);
+    pub fn remove(&self, id: &AccountId) -> Option<Arc<Account>> {
+        self.accounts.remove(id).map(|(_, a)| a)
     }
 
     pub fn len(&self) -> usize {

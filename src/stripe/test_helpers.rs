@@ -204,3 +204,17 @@ pub async fn resend(
     let event = auth.engine.resend(&auth.account, &id)?;
     Ok(json_bytes(event.to_json(&auth.ctx(), &Expand::default())))
 }
+
+/// `GET /v1/test_helpers/stream`: server-sent events naming what happens
+/// to the calling key's accounts (its own and its connected accounts'),
+/// for the dashboard. See `dashboard::stream`.
+pub async fn stream(req: HttpRequest, auth: Authed) -> Result<HttpResponse, ApiError> {
+    body::query(&req)?.reject_unknown()?;
+    let subscription = auth
+        .engine
+        .watch(auth.id.provider, &auth.id.key)
+        .map_err(|e| {
+            ApiError::from(e).with_status(actix_web::http::StatusCode::TOO_MANY_REQUESTS)
+        })?;
+    Ok(crate::dashboard::stream::response(subscription))
+}
