@@ -74,7 +74,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, mode: DashboardMode) {
                 .route(web::get().to(move |req: HttpRequest| serve(req, mode, file)))
                 .route(web::head().to(move |req: HttpRequest| serve(req, mode, file)))
                 .default_service(web::to(|| async {
-                    plain(StatusCode::METHOD_NOT_ALLOWED, "Only GET and HEAD are served here.")
+                    plain(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "Only GET and HEAD are served here.",
+                    )
                 })),
         );
     }

@@ -7,6 +7,7 @@ mod idempotency;
 
 pub use account::{
     keys, Account, AccountId, Attempt, Delivery, Job, JobsGuard, Provider, Resource, Target,
+    RESPONSE_EXCERPT,
 };
 pub use collection::IndexKey;
 pub use idempotency::{Begin, IdempotencyKeys, Refusal, Saved};

@@ -179,6 +179,7 @@ pub async fn deliveries(req: HttpRequest, auth: Authed) -> Result<HttpResponse, 
             .int("attempt", i64::from(a.delivery.attempt))
             .opt_int("status", a.status.map(i64::from))
             .opt_str("error", a.error.as_deref())
+            .opt_str("response", a.response.as_deref())
             .bool("succeeded", a.succeeded())
             .int("duration_ms", a.duration_ms as i64)
             .int("created", a.at.div_euclid(1000))
