@@ -130,3 +130,42 @@ async fn serve(req: HttpRequest, mode: DashboardMode, file: &'static Asset) -> H
         res.body(file.body)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    async fn status(mode: DashboardMode, peer: &str) -> StatusCode {
+        let req = TestRequest::get()
+            .uri("/dashboard")
+            .peer_addr(peer.parse().unwrap())
+            .to_http_request();
+        serve(req, mode, &PAGE).await.status()
+    }
+
+    #[actix_web::test]
+    async fn loopback_only_unless_public() {
+        for peer in ["127.0.0.1:5000", "[::1]:5000", "[::ffff:127.0.0.1]:5000"] {
+            assert_eq!(
+                status(DashboardMode::On, peer).await,
+                StatusCode::OK,
+                "{peer}"
+            );
+        }
+        for peer in [
+            "10.0.0.7:5000",
+            "[2001:db8::1]:5000",
+            "[::ffff:192.0.2.1]:5000",
+        ] {
+            assert_eq!(status(DashboardMode::On, peer).await, StatusCode::FORBIDDEN);
+            assert_eq!(status(DashboardMode::Public, peer).await, StatusCode::OK);
+        }
+    }
+
+    #[test]
+    fn paths() {
+        assert!(owns("/dashboard") && owns("/dashboard/app.js"));
+        assert!(!owns("/dashboards") && !owns("/v1/dashboard"));
+    }
+}
