@@ -82,11 +82,11 @@ function topupRow(t) {
   const actions = h("div", { class: "actions" });
   const move = (label, path, params) => actions.append(h("button", {
     type: "button", class: "secondary", "data-action": label.toLowerCase(), "aria-label": `${label} ${id}`,
-    onclick: () => act(async () => upsert(await api("POST", path, params))),
+    onclick: () => act(async () => upsert(await api("POST", path, params && params()))),
   }, label));
   if (t.status === "pending") {
     move("Succeed", `/v1/test_helpers/topups/${id}/succeed`);
-    move("Fail", `/v1/test_helpers/topups/${id}/fail`, { failure_code: $("#fail-code").value });
+    move("Fail", `/v1/test_helpers/topups/${id}/fail`, () => ({ failure_code: $("#fail-code").value }));
     move("Cancel", `/v1/topups/${id}/cancel`);
   } else if (t.status === "succeeded") {
     move("Reverse", `/v1/test_helpers/topups/${id}/reverse`);
@@ -160,7 +160,7 @@ async function loadBalance() {
   }
   fields($("#balance"), Object.keys(sums).length ? sums : { balance: "nothing yet" });
   fill($("#txns tbody"), txns.data.map((x) => h("tr", {},
-    h("td", { class: "id" }, x.id), h("td", {}, x.type), h("td", { class: "num" }, money(x.amount, x.currency)),
+    h("td", { class: "mono" }, x.id), h("td", {}, x.type), h("td", { class: "num" }, money(x.amount, x.currency)),
     h("td", {}, badge(x.status)), h("td", {}, x.source || ""), h("td", {}, time(x.available_on)))), "No balance transactions.", 6);
 }
 
@@ -168,7 +168,7 @@ async function loadTransfers() {
   const list = await api("GET", "/v1/transfers", { limit: 50 });
   for (const t of list.data) if (t.destination) addAccount(t.destination);
   fill($("#transfers tbody"), list.data.map((t) => h("tr", {},
-    h("td", { class: "id" }, t.id), h("td", { class: "num" }, money(t.amount, t.currency)), h("td", {}, t.destination || ""),
+    h("td", { class: "mono" }, t.id), h("td", { class: "num" }, money(t.amount, t.currency)), h("td", {}, t.destination || ""),
     h("td", { class: "num" }, money(t.amount_reversed, t.currency)),
     h("td", {}, (t.reversals && t.reversals.data || []).map((r) => h("div", {}, h("code", {}, r.id), " ", money(r.amount, r.currency)))),
     h("td", {}, time(t.created)))), "No transfers.", 6);
@@ -177,7 +177,7 @@ async function loadTransfers() {
 async function loadEvents() {
   const list = await api("GET", "/v1/events", { limit: 50 });
   fill($("#events tbody"), list.data.map((e) => h("tr", { "data-event": e.id },
-    h("td", { class: "id" }, e.id), h("td", {}, h("code", {}, e.type)),
+    h("td", { class: "mono" }, e.id), h("td", {}, h("code", {}, e.type)),
     h("td", {}, (e.data && e.data.object && e.data.object.id) || e.data.object.object),
     h("td", { class: "num" }, e.pending_webhooks), h("td", {}, time(e.created)),
     h("td", {}, h("button", { type: "button", class: "secondary", "aria-label": `Resend ${e.id}`,
@@ -194,10 +194,10 @@ async function loadWebhooks() {
     api("GET", "/v1/webhook_endpoints", { limit: 100 }),
     api("GET", "/v1/test_helpers/webhook_deliveries", { limit: 100 })]);
   fill($("#endpoints tbody"), endpoints.data.map((e) => h("tr", {},
-    h("td", { class: "id" }, e.id), h("td", {}, e.url), h("td", {}, e.enabled_events.join(", ")), h("td", {}, e.status))),
+    h("td", { class: "mono" }, e.id), h("td", {}, e.url), h("td", {}, e.enabled_events.join(", ")), h("td", {}, e.status))),
   "No endpoints registered with this account (command-line endpoints still receive its events).", 4);
   fill($("#deliveries tbody"), attempts.data.map((a) => h("tr", { "data-event": a.event },
-    h("td", { class: "id" }, a.event), h("td", {}, a.url), h("td", { class: "num" }, a.attempt),
+    h("td", { class: "mono" }, a.event), h("td", {}, a.url), h("td", { class: "num" }, a.attempt),
     h("td", { class: "delivery-status" }, deliveryStatus(a)), h("td", { class: "num" }, `${a.duration_ms} ms`),
     h("td", { class: "excerpt" }, a.response || ""), h("td", {}, time(a.next_attempt)))), "No delivery attempts yet.", 7);
 }
@@ -207,7 +207,7 @@ async function loadWhop() {
   if (!state.whopKey) return fill(tbody, [], "Enter a Whop key above to see its top-ups.", 5);
   const list = await api("GET", "/api/v1/topups", { first: 50 }, { whop: true });
   fill(tbody, list.data.map((t) => h("tr", { "data-id": t.id },
-    h("td", { class: "id" }, t.id), h("td", { class: "num" }, `${t.total} ${t.currency.toUpperCase()}`),
+    h("td", { class: "mono" }, t.id), h("td", { class: "num" }, `${t.total} ${t.currency.toUpperCase()}`),
     h("td", {}, badge(t.status)), h("td", {}, t.failure_message || ""), h("td", {}, t.created_at))), "No Whop top-ups.", 5);
 }
 

@@ -249,13 +249,7 @@ async fn the_stream_carries_the_keys_accounts_and_nothing_else() {
 #[tokio::test]
 async fn the_stream_needs_a_key_and_has_limits() {
     let app = TestApp::spawn().await;
-    let res = app
-        .client
-        .get(app.url("/v1/test_helpers/stream"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
+    assert_eq!(keyless(&app, "/v1/test_helpers/stream").await, 401);
 
     let mut open = Vec::new();
     for _ in 0..16 {
@@ -295,15 +289,14 @@ async fn whop_keys_have_a_stream_of_their_own() {
     let t: Value = res.json().await.unwrap();
     let (_, e) = s.next().await.expect("an event");
     assert_eq!(e["object_id"], t["id"]);
-    // The Stripe key spelled the same is another account: its stream
-    // hears nothing of Whop's.
-    let res = app
-        .client
-        .get(app.url("/api/v1/test_helpers/stream"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
+    // No key, no stream, in Whop's words.
+    assert_eq!(keyless(&app, "/api/v1/test_helpers/stream").await, 401);
+}
+
+/// The status of a GET of `path` without a key.
+async fn keyless(app: &TestApp, path: &str) -> u16 {
+    let res = app.client.get(app.url(path)).send().await.unwrap();
+    res.status().as_u16()
 }
 
 #[tokio::test]

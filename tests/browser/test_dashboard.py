@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -112,7 +113,19 @@ def shot(driver, name: str) -> None:
 
 
 def wait(driver, condition, message: str):
-    return WebDriverWait(driver, WAIT).until(lambda d: condition(d), message)
+    # Rows are re-rendered as notices arrive: an element found a moment
+    # ago may be gone, so a stale one means "look again".
+    return WebDriverWait(driver, WAIT, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: condition(d), message)
+
+
+def click(driver, selector: str) -> None:
+    """Clicks what `selector` names once it is there (found afresh if the
+    list was re-rendered in between)."""
+    def attempt(d):
+        d.find_element(By.CSS_SELECTOR, selector).click()
+        return True
+    wait(driver, attempt, f"cannot click {selector}")
 
 
 def open_page(driver, server: Server, api_key: str) -> None:
@@ -125,8 +138,19 @@ def open_page(driver, server: Server, api_key: str) -> None:
 
 
 def cell(driver, topup: str, cls: str) -> str:
-    found = driver.find_elements(By.CSS_SELECTOR, f'#topups tr[data-id="{topup}"] .{cls}')
-    return found[0].text if found else ""
+    return driver.execute_script(
+        "const c = document.querySelector(arguments[0]); return c ? c.textContent.trim() : '';",
+        f'#topups tr[data-id="{topup}"] .{cls}')
+
+
+def pending_topup(driver, server: Server, amount: str, currency: str) -> tuple[str, dict]:
+    """Opens the page with a new key, creates a top-up through the API and
+    waits for it to show as pending."""
+    k = key()
+    open_page(driver, server, k)
+    t = server.api(k, "POST", "/v1/topups", {"amount": amount, "currency": currency})
+    wait(driver, lambda d: cell(d, t["id"], "status-cell") == "pending", "not listed")
+    return k, t
 
 
 def no_page_errors(driver) -> None:
@@ -157,12 +181,9 @@ def test_a_topup_created_through_the_api_appears_without_a_reload(server, browse
 
 
 def test_clicking_fail_shows_failed_with_its_code(server, browser):
-    k = key()
-    open_page(browser, server, k)
-    t = server.api(k, "POST", "/v1/topups", {"amount": "1500", "currency": "usd"})
-    wait(browser, lambda d: cell(d, t["id"], "status-cell") == "pending", "not listed")
+    k, t = pending_topup(browser, server, "1500", "usd")
     Select(browser.find_element(By.ID, "fail-code")).select_by_visible_text("account_closed")
-    browser.find_element(By.CSS_SELECTOR, f'button[aria-label="Fail {t["id"]}"]').click()
+    click(browser, f'button[aria-label="Fail {t["id"]}"]')
     wait(browser, lambda d: cell(d, t["id"], "status-cell") == "failed", "never failed")
     assert "account_closed" in cell(browser, t["id"], "failure")
     # The API agrees: the page acted through it.
@@ -172,10 +193,7 @@ def test_clicking_fail_shows_failed_with_its_code(server, browser):
 
 
 def test_advancing_the_clock_settles_a_pending_one(server, browser):
-    k = key()
-    open_page(browser, server, k)
-    t = server.api(k, "POST", "/v1/topups", {"amount": "700", "currency": "eur"})
-    wait(browser, lambda d: cell(d, t["id"], "status-cell") == "pending", "not listed")
+    _, t = pending_topup(browser, server, "700", "eur")
     seconds = browser.find_element(By.ID, "advance-seconds")
     seconds.clear()
     seconds.send_keys("10")
@@ -183,7 +201,7 @@ def test_advancing_the_clock_settles_a_pending_one(server, browser):
     wait(browser, lambda d: cell(d, t["id"], "status-cell") == "succeeded", "never settled")
     shot(browser, "04-settled-by-the-clock")
     # Its detail: every field, its balance transaction and its events.
-    browser.find_element(By.CSS_SELECTOR, f'tr[data-id="{t["id"]}"] button.id').click()
+    click(browser, f'tr[data-id="{t["id"]}"] button.id')
     wait(browser, lambda d: "topup.succeeded" in d.find_element(By.ID, "detail-events").text, "no detail")
     assert "txn_" in browser.find_element(By.ID, "detail-txn").text
     shot(browser, "05-detail")
@@ -201,6 +219,7 @@ def test_a_webhook_delivery_and_its_status_appear(server, browser, receiver):
     rows = '#deliveries tr[data-event]'
     wait(browser, lambda d: any(r.find_element(By.CSS_SELECTOR, ".delivery-status").text == "200"
                                 for r in d.find_elements(By.CSS_SELECTOR, rows)), "no delivery shown")
+    wait(browser, lambda d: '{"received":true}' in d.find_element(By.ID, "deliveries").text, "no excerpt")
     text = browser.find_element(By.ID, "deliveries").text
     assert '{"received":true}' in text
     assert t["id"] and any(e["type"] == "topup.created" for e in created)
