@@ -74,6 +74,20 @@ pub struct Config {
     /// The `ws_...` secret Whop deliveries are signed with; `None` derives
     /// one from the seed.
     pub whop_webhook_secret: Option<String>,
+    /// Whether `GET /dashboard` is served, and to whom.
+    pub dashboard: DashboardMode,
+}
+
+/// Whether the dashboard is served, and to whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum DashboardMode {
+    /// To this machine only (loopback clients).
+    #[default]
+    On,
+    /// Not at all.
+    Off,
+    /// To anyone who can reach the server.
+    Public,
 }
 
 impl Default for Config {
@@ -108,6 +122,7 @@ impl Default for Config {
             webhook_faults: WebhookFaults::default(),
             whop_webhooks: Vec::new(),
             whop_webhook_secret: None,
+            dashboard: DashboardMode::On,
         }
     }
 }
@@ -250,6 +265,10 @@ pub struct Cli {
     /// start-up).
     #[arg(long, env = "TOPUPS_MOCK_WHOP_WEBHOOK_SECRET")]
     pub whop_webhook_secret: Option<String>,
+    /// The local dashboard at /dashboard: `on` (loopback clients only),
+    /// `off`, or `public` (any client).
+    #[arg(long, env = "TOPUPS_MOCK_DASHBOARD", value_enum, default_value = "on")]
+    pub dashboard: DashboardMode,
     /// Log filter: error, warn, info (one line per request), debug, trace;
     /// or per module, e.g. `warn,topups_mock=info`.
     #[arg(long, env = "TOPUPS_MOCK_LOG_LEVEL", default_value = "info", value_parser = log_filter)]
@@ -296,6 +315,7 @@ impl Cli {
             },
             whop_webhooks: self.whop_webhooks,
             whop_webhook_secret: self.whop_webhook_secret,
+            dashboard: self.dashboard,
         }
     }
 }

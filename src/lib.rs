@@ -60,6 +60,7 @@
 
 mod clock;
 mod config;
+mod dashboard;
 mod domain;
 mod engine;
 mod faults;
@@ -74,7 +75,7 @@ mod stripe;
 mod whop;
 
 pub use clock::ClockMode;
-pub use config::{Cli, Config, DEFAULT_API_VERSION};
+pub use config::{Cli, Config, DashboardMode, DEFAULT_API_VERSION};
 pub use domain::currency::SUPPORTED as SUPPORTED_CURRENCIES;
 pub use domain::failure::FailureCode;
 pub use faults::{ErrorStatus, Latency, WebhookFaults};

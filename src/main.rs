@@ -21,9 +21,11 @@ async fn main() -> std::io::Result<()> {
     // SIGTERM (Docker, Kubernetes) and Ctrl-C: stop accepting, finish what
     // is in flight (within --shutdown-timeout), exit 0.
     let stopper = server.stopper();
+    let close_streams = server.stream_closer();
     tokio::spawn(async move {
         stop_signal().await;
         log::info!("stopping: finishing in-flight requests");
+        close_streams();
         stopper.stop(true).await;
     });
     server.wait().await

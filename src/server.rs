@@ -174,9 +174,11 @@ impl Server {
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .clamp(1, 256);
+        let dashboard = config.dashboard;
         let http = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .configure(|cfg| crate::dashboard::routes(cfg, dashboard))
                 .configure(whop::routes)
                 .configure(stripe::routes)
                 .default_service(web::to(stripe::not_found))
@@ -253,6 +255,8 @@ impl ServerHandle {
 
     /// Stops accepting connections, finishes in-flight requests and returns.
     pub async fn stop(mut self) {
+        // Open streams would hold the graceful stop until its timeout.
+        self.engine.close_streams();
         self.server.stop(true).await;
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -268,15 +272,26 @@ impl ServerHandle {
         }
     }
 
-    /// Asks the server to stop gracefully (e.g. on Ctrl-C).
+    /// Asks the server to stop gracefully (e.g. on Ctrl-C); call
+    /// [`ServerHandle::stream_closer`]'s function first, so open live
+    /// streams end rather than hold the stop until its timeout.
     pub fn stopper(&self) -> actix_web::dev::ServerHandle {
         self.server.clone()
+    }
+
+    /// A function that ends every open live stream (`GET
+    /// /v1/test_helpers/stream`), for a stop made through
+    /// [`ServerHandle::stopper`].
+    pub fn stream_closer(&self) -> impl FnOnce() + Send + 'static {
+        let engine = self.engine.clone();
+        move || engine.close_streams()
     }
 }
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
         if self.task.is_some() {
+            self.engine.close_streams();
             // The stop command is sent at once; nothing to wait for here.
             drop(self.server.stop(false));
         }

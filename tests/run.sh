@@ -4,8 +4,8 @@
 #   tests/run.sh
 #
 # 1. Python environment: a venv at target/sdk-venv with
-#    tests/sdk/python/requirements.txt and tests/schemathesis/requirements.txt
-#    (rebuilt when either file changes).
+#    tests/sdk/python/requirements.txt, tests/schemathesis/requirements.txt
+#    and tests/browser/requirements.txt (rebuilt when any of them changes).
 # 2. Node environments: `npm ci` in tests/sdk/node (the Node suite), in
 #    tests/sdk/whop-node (the Whop Node SDK suite), in examples (the SDK
 #    examples/node_client.mjs uses) and in tests/listen (the official
@@ -18,7 +18,10 @@
 #    the real CLI's `stripe listen` against the binary, in a loopback-only
 #    network namespace; reported SKIPPED where `unshare -rn` is refused),
 #    then a bounded Schemathesis run (tests/schemathesis/run.py) that
-#    drives it from the OpenAPI subset.
+#    drives it from the OpenAPI subset, then the browser suite
+#    (tests/browser: selenium drives the dashboard in headless Chromium;
+#    screenshots in target/browser-screenshots/; reported SKIPPED where
+#    chromium or chromedriver is missing).
 #
 # Every suite runs even if an earlier one failed; the exit status is
 # non-zero if any failed. Environment:
@@ -27,6 +30,8 @@
 #                    run (default: the debug binary `cargo build` writes,
 #                    $CARGO_TARGET_DIR/debug/topups-mock, or
 #                    target/debug/topups-mock without CARGO_TARGET_DIR)
+#   CHROMIUM, CHROMEDRIVER  the browser and its driver for the browser suite
+#                    (default: chromium and chromedriver on PATH)
 #   TOPUPS_MOCK_OPENAPI  Stripe's OpenAPI subset that every suite validates
 #                    responses against (default: the copy in the repository,
 #                    tests/schema/stripe-openapi-subset.json)
@@ -49,6 +54,7 @@ PYTHON=${PYTHON:-python3}
 VENV=target/sdk-venv
 PY_REQS=tests/sdk/python/requirements.txt
 ST_REQS=tests/schemathesis/requirements.txt
+BR_REQS=tests/browser/requirements.txt
 NODE_DIR=tests/sdk/node
 WHOP_NODE_DIR=tests/sdk/whop-node
 EXAMPLES_DIR=examples
@@ -56,16 +62,16 @@ LISTEN_DIR=tests/listen
 
 section "Python environment ($VENV)"
 py_stamp=$VENV/.requirements.sha256
-py_want=$(hash_of "$PY_REQS")$(hash_of "$ST_REQS")
+py_want=$(hash_of "$PY_REQS")$(hash_of "$ST_REQS")$(hash_of "$BR_REQS")
 if [[ -x $VENV/bin/python && -f $py_stamp && "$(cat "$py_stamp")" == "$py_want" ]]; then
   echo "up to date"
 else
   rm -rf "$VENV"
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-    -r "$PY_REQS" -r "$ST_REQS"
+    -r "$PY_REQS" -r "$ST_REQS" -r "$BR_REQS"
   echo "$py_want" >"$py_stamp"
-  echo "installed $PY_REQS and $ST_REQS"
+  echo "installed $PY_REQS, $ST_REQS and $BR_REQS"
 fi
 
 # npm ci in DIR, unless DIR/node_modules was installed from the same lock.
@@ -113,13 +119,29 @@ rm -f "$listen_log"
 section "Schemathesis (tests/schemathesis)"
 "$VENV/bin/python" tests/schemathesis/run.py || failed+=("schemathesis")
 
+section "Browser suite (the dashboard in headless Chromium, tests/browser)"
+browser_skipped=0
+CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
+CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver || true)}
+if [[ -z $CHROMIUM || -z $CHROMEDRIVER ]]; then
+  echo "SKIPPED: browser suite: no chromium and chromium-driver installed (apt-get install chromium chromium-driver; .ci/run does)"
+  browser_skipped=1
+else
+  export CHROMIUM CHROMEDRIVER
+  "$VENV/bin/python" -m pytest tests/browser || failed+=("browser suite")
+fi
+
 section "Summary"
+skipped=$((listen_skipped + browser_skipped))
 if ((listen_skipped)); then
   echo "SKIPPED: stripe listen suite (no loopback-only network namespace here; see its output)"
 fi
+if ((browser_skipped)); then
+  echo "SKIPPED: browser suite (no chromium and chromium-driver here)"
+fi
 if ((${#failed[@]})); then
   printf 'FAILED: %s\n' "${failed[@]}"
-  echo "suites: $((6 - listen_skipped - ${#failed[@]})) passed, ${#failed[@]} failed, $listen_skipped skipped"
+  echo "suites: $((7 - skipped - ${#failed[@]})) passed, ${#failed[@]} failed, $skipped skipped"
   exit 1
 fi
-echo "suites: $((6 - listen_skipped)) passed, 0 failed, $listen_skipped skipped"
+echo "suites: $((7 - skipped)) passed, 0 failed, $skipped skipped"

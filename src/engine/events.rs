@@ -1,6 +1,6 @@
 //! Emitting events: the one place an event is made and logged.
 
-use super::Engine;
+use super::{Engine, Notice};
 use crate::domain::event::{Cause, Event, EventType, Previous, Snapshot, RETENTION};
 use crate::domain::ids::IdKind;
 use crate::domain::time::{floor_seconds, Millis};
@@ -34,6 +34,10 @@ impl Engine {
         let (seq, id) = self.next_id(IdKind::Event);
         let created = floor_seconds(at);
         let targets = self.targets(account, kind);
+        // Made before the object moves into the log, sent once it is there.
+        let notice = self
+            .watched(account)
+            .then(|| Notice::event(&id, kind, account, &object, created));
         account.events.insert(Event {
             id: id.clone(),
             kind,
@@ -46,6 +50,9 @@ impl Engine {
             api_version: self.api_version.clone(),
             pending: targets.iter().map(Target::name).collect(),
         });
+        if let Some(notice) = notice {
+            self.notify(account, || notice);
+        }
         self.send_all(account, &id, targets);
         let cutoff = floor_seconds(at.saturating_sub(RETENTION));
         account

@@ -9,11 +9,13 @@ mod events;
 mod listen;
 mod topups;
 mod transfers;
+mod watch;
 mod webhooks;
 
 pub use listen::{ListenSession, NewListenSession};
 pub use topups::NewTopup;
 pub use transfers::{FixtureReversal, FixtureTransfer, NewReversal, NewTransfer};
+pub use watch::{Next, Notice, Subscription};
 pub use webhooks::{
     Attempt, Delivery, DeliveryParts, EndpointUpdate, GlobalEndpoint, NewEndpoint, Outbox, Target,
 };
@@ -92,6 +94,8 @@ pub struct Engine {
     attempted: Notify,
     /// `stripe listen` sessions.
     listen: listen::Listeners,
+    /// Live notices for the dashboard's streams.
+    watchers: watch::Watchers,
 }
 
 /// Jobs that a change queued for later, pushed once the object's lock is
@@ -126,6 +130,7 @@ impl Engine {
             attempts_made: AtomicU64::new(0),
             attempted: Notify::new(),
             listen: listen::Listeners::new(config.seed),
+            watchers: watch::Watchers::new(),
         };
         let now = engine.clock.now();
         let template = Arc::new(engine.seeded(template_id, &config.fixtures, now));
@@ -264,7 +269,11 @@ impl Engine {
     /// Puts an account back to its start-up state; its memory is freed
     /// as soon as the requests using it finish.
     pub fn reset(&self, id: &AccountId) {
-        self.store.remove(id);
+        if let Some(account) = self.store.remove(id) {
+            self.notify(&account, || Notice::Reset {
+                account: id.connected.clone(),
+            });
+        }
         // The key's clock goes with its last account.
         if self.store.of_key(id.provider, &id.key).is_empty() {
             self.clocks.remove(&(id.provider, id.key.clone()));

@@ -3,7 +3,7 @@
 //! the engine decides what is sent, counts what is pending and schedules
 //! retries on the account's clock, so a manual clock drives them.
 
-use super::{Changed, Engine};
+use super::{Changed, Engine, Notice};
 use crate::domain::error::DomainError;
 use crate::domain::event::{Event, EventType, EventTypes};
 use crate::domain::ids::IdKind;
@@ -276,12 +276,21 @@ impl Engine {
                 vec![(now.saturating_add(wait), Job::Deliver(Box::new(next)))],
             );
         }
+        let notice = self.watched(account).then(|| Notice::Delivery {
+            event: attempt.delivery.event.clone(),
+            account: account.id.connected.clone(),
+            status: attempt.status,
+            succeeded: attempt.succeeded(),
+        });
         {
             let mut log = account.deliveries();
             log.push_back(attempt);
             while log.len() > MAX_ATTEMPTS_KEPT {
                 log.pop_front();
             }
+        }
+        if let Some(notice) = notice {
+            self.notify(account, || notice);
         }
         self.attempts_made.fetch_add(1, Ordering::AcqRel);
         self.attempted.notify_waiters();

@@ -87,6 +87,9 @@ pub struct Delivery {
     pub attempt: u32,
 }
 
+/// How much of an endpoint's answer an attempt keeps.
+pub const RESPONSE_EXCERPT: usize = 256;
+
 /// What happened to one attempt.
 #[derive(Debug, Clone)]
 pub struct Attempt {
@@ -97,6 +100,9 @@ pub struct Attempt {
     pub status: Option<u16>,
     /// Why it failed without an answer (refused, timed out, injected).
     pub error: Option<Box<str>>,
+    /// The start of what the endpoint answered (at most
+    /// [`RESPONSE_EXCERPT`] bytes, cut on a character boundary).
+    pub response: Option<Box<str>>,
     pub duration_ms: u64,
     /// The account's time.
     pub at: Millis,

@@ -7,6 +7,7 @@ mod idempotency;
 
 pub use account::{
     keys, Account, AccountId, Attempt, Delivery, Job, JobsGuard, Provider, Resource, Target,
+    RESPONSE_EXCERPT,
 };
 pub use collection::IndexKey;
 pub use idempotency::{Begin, IdempotencyKeys, Refusal, Saved};
@@ -41,8 +42,8 @@ impl Store {
     }
 
     /// Forgets an account; it starts afresh on next use.
-    pub fn remove(&self, id: &AccountId) {
-        self.accounts.remove(id);
+    pub fn remove(&self, id: &AccountId) -> Option<Arc<Account>> {
+        self.accounts.remove(id).map(|(_, a)| a)
     }
 
     pub fn len(&self) -> usize {

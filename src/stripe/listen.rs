@@ -510,6 +510,7 @@ impl Connection {
                 url,
                 status,
                 error: None,
+                response: None,
                 duration_ms: sent.at.elapsed().as_millis() as u64,
                 at: 0,
                 next_at: None,

@@ -132,6 +132,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(test_helpers::transition)),
     )
     .service(resource(&["/v1/test_helpers/reset"]).route(web::post().to(test_helpers::reset)))
+    .service(resource(&["/v1/test_helpers/stream"]).route(web::get().to(test_helpers::stream)))
     .service(resource(&["/v1/stripecli/sessions"]).route(web::post().to(listen::create_session)))
     .service(resource(&["/v1/stripecli/websocket"]).route(web::get().to(listen::websocket)));
 }
@@ -206,8 +207,9 @@ pub async fn stripe_headers(
     if req.path().contains("//") {
         merge_slashes(&mut req);
     }
-    // Whop's surface has its own headers, errors and faults.
-    if crate::whop::owns(req.path()) {
+    // Whop's surface has its own headers, errors and faults; the
+    // dashboard's page, its own.
+    if crate::whop::owns(req.path()) || crate::dashboard::owns(req.path()) {
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {

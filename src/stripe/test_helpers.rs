@@ -179,6 +179,7 @@ pub async fn deliveries(req: HttpRequest, auth: Authed) -> Result<HttpResponse, 
             .int("attempt", i64::from(a.delivery.attempt))
             .opt_int("status", a.status.map(i64::from))
             .opt_str("error", a.error.as_deref())
+            .opt_str("response", a.response.as_deref())
             .bool("succeeded", a.succeeded())
             .int("duration_ms", a.duration_ms as i64)
             .int("created", a.at.div_euclid(1000))
@@ -203,4 +204,18 @@ pub async fn resend(
     }
     let event = auth.engine.resend(&auth.account, &id)?;
     Ok(json_bytes(event.to_json(&auth.ctx(), &Expand::default())))
+}
+
+/// `GET /v1/test_helpers/stream`: server-sent events naming what happens
+/// to the calling key's accounts (its own and its connected accounts'),
+/// for the dashboard. See `dashboard::stream`.
+pub async fn stream(req: HttpRequest, auth: Authed) -> Result<HttpResponse, ApiError> {
+    body::query(&req)?.reject_unknown()?;
+    let subscription = auth
+        .engine
+        .watch(auth.id.provider, &auth.id.key)
+        .map_err(|e| {
+            ApiError::from(e).with_status(actix_web::http::StatusCode::TOO_MANY_REQUESTS)
+        })?;
+    Ok(crate::dashboard::stream::response(subscription))
 }

@@ -9,7 +9,7 @@ use super::events::event_json;
 use crate::clock::wall_millis;
 use crate::engine::{Attempt, Delivery, DeliveryParts, Engine, Outbox, Target};
 use crate::faults::WebhookFaultPlan;
-use crate::store::Provider;
+use crate::store::{Provider, RESPONSE_EXCERPT};
 use dashmap::DashMap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -200,9 +200,13 @@ impl Dispatcher {
             request = request.header(name, value);
         }
         let result = request.body(body).send().await;
-        let (status, error) = match result {
-            Ok(res) => (Some(res.status().as_u16()), None),
-            Err(e) => (None, Some(describe(&e).into())),
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let (status, error, response) = match result {
+            Ok(res) => {
+                let status = res.status().as_u16();
+                (Some(status), None, excerpt(res).await)
+            }
+            Err(e) => (None, Some(describe(&e).into()), None),
         };
         if self.print {
             match (status, &error) {
@@ -218,7 +222,8 @@ impl Dispatcher {
                 url,
                 status,
                 error,
-                duration_ms: started.elapsed().as_millis() as u64,
+                response,
+                duration_ms,
                 at: 0,
                 next_at: None,
                 duplicate,
@@ -251,6 +256,7 @@ pub(super) fn record_unsent(engine: &Engine, d: Delivery, why: &str) {
                 url: parts.url,
                 status: None,
                 error: Some(why.into()),
+                response: None,
                 duration_ms: 0,
                 at: 0,
                 next_at: None,
@@ -260,6 +266,26 @@ pub(super) fn record_unsent(engine: &Engine, d: Delivery, why: &str) {
     } else {
         engine.drop_delivery(&d);
     }
+}
+
+/// The start of an endpoint's answer, for the delivery log: read until
+/// [`RESPONSE_EXCERPT`] bytes (the rest is never read), within the
+/// client's timeout. `None` for an empty or unreadable body.
+async fn excerpt(mut res: reqwest::Response) -> Option<Box<str>> {
+    let mut out = Vec::new();
+    while out.len() < RESPONSE_EXCERPT {
+        match res.chunk().await {
+            Ok(Some(chunk)) => out.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    out.truncate(RESPONSE_EXCERPT);
+    let text = match std::str::from_utf8(&out) {
+        Ok(s) => s,
+        // Cut inside a character: keep what is whole.
+        Err(e) => std::str::from_utf8(&out[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    (!text.is_empty()).then(|| Box::from(text))
 }
 
 fn describe(e: &reqwest::Error) -> String {

@@ -68,6 +68,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(test_helpers::transition)),
             )
             .service(resource("/test_helpers/reset").route(web::post().to(test_helpers::reset)))
+            .service(resource("/test_helpers/stream").route(web::get().to(test_helpers::stream)))
             .default_service(web::to(not_found)),
     );
 }

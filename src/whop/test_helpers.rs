@@ -110,3 +110,15 @@ pub async fn reset(req: HttpRequest) -> Result<HttpResponse, WhopError> {
         br#"{"object":"test_helpers.reset","reset":true}"#.to_vec(),
     ))
 }
+
+/// `GET /api/v1/test_helpers/stream`: the live stream of the key's
+/// account, as Stripe's `GET /v1/test_helpers/stream` (see
+/// `dashboard::stream`).
+pub async fn stream(req: HttpRequest) -> Result<HttpResponse, WhopError> {
+    let c = auth::caller(&req)?;
+    let subscription = c
+        .engine
+        .watch(c.id.provider, &c.id.key)
+        .map_err(|e| WhopError::new(actix_web::http::StatusCode::TOO_MANY_REQUESTS, e.message))?;
+    Ok(crate::dashboard::stream::response(subscription))
+}

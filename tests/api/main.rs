@@ -6,6 +6,7 @@ mod auth;
 mod cancel;
 mod cli;
 mod create;
+mod dashboard;
 mod drills;
 mod encoding;
 mod events;

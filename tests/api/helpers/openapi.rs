@@ -57,7 +57,7 @@ fn mock_schemas() -> Vec<(&'static str, Value)> {
             json!({
                 "type": "object",
                 "additionalProperties": false,
-                "required": ["object", "event", "endpoint", "url", "attempt", "status", "error",
+                "required": ["object", "event", "endpoint", "url", "attempt", "status", "error", "response",
                              "succeeded", "duration_ms", "created", "next_attempt"],
                 "properties": {
                     "object": {"const": "test_helpers.webhook_delivery"},
@@ -67,6 +67,7 @@ fn mock_schemas() -> Vec<(&'static str, Value)> {
                     "attempt": {"type": "integer", "minimum": 1},
                     "status": {"type": ["integer", "null"]},
                     "error": {"type": ["string", "null"]},
+                    "response": {"type": ["string", "null"]},
                     "succeeded": {"type": "boolean"},
                     "duration_ms": {"type": "integer", "minimum": 0},
                     "created": {"type": "integer"},

@@ -46,7 +46,7 @@ export const MOCK_SCHEMAS = {
     type: 'object',
     additionalProperties: false,
     required: [
-      'object', 'event', 'endpoint', 'url', 'attempt', 'status', 'error',
+      'object', 'event', 'endpoint', 'url', 'attempt', 'status', 'error', 'response',
       'succeeded', 'duration_ms', 'created', 'next_attempt',
     ],
     properties: {
@@ -57,6 +57,7 @@ export const MOCK_SCHEMAS = {
       attempt: { type: 'integer', minimum: 1 },
       status: { type: ['integer', 'null'] },
       error: { type: ['string', 'null'] },
+      response: { type: ['string', 'null'] },
       succeeded: { type: 'boolean' },
       duration_ms: { type: 'integer', minimum: 0 },
       created: { type: 'integer' },

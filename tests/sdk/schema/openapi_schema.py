@@ -53,7 +53,7 @@ MOCK_SCHEMAS: Dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "required": [
-            "object", "event", "endpoint", "url", "attempt", "status", "error",
+            "object", "event", "endpoint", "url", "attempt", "status", "error", "response",
             "succeeded", "duration_ms", "created", "next_attempt",
         ],
         "properties": {
@@ -64,6 +64,7 @@ MOCK_SCHEMAS: Dict[str, Any] = {
             "attempt": {"type": "integer", "minimum": 1},
             "status": {"type": ["integer", "null"]},
             "error": {"type": ["string", "null"]},
+            "response": {"type": ["string", "null"]},
             "succeeded": {"type": "boolean"},
             "duration_ms": {"type": "integer", "minimum": 0},
             "created": {"type": "integer"},
