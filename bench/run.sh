@@ -124,7 +124,7 @@ load() {
   local url=$1 shape=$2 threads=$3 conns=$4 dur=$5; shift 5
   local cmd=(wrk -t"$threads" -c"$conns" -d"$dur" -s bench/load.lua "$url") out before=""
   [ -z "$WRK_CPUS" ] || cmd=(taskset -c "$WRK_CPUS" "${cmd[@]}")
-  [ -z "$LOAD_PID" ] || before=$(cpu_ticks "$LOAD_PID")
+  [ -z "${LOAD_PID:-}" ] || before=$(cpu_ticks "$LOAD_PID")
   out=$(env BENCH_SHAPE="$shape" "$@" "${cmd[@]}" 2>&1) ||
     die "wrk failed ($shape on $url): $out"
   local line

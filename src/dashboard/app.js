@@ -73,6 +73,19 @@ async function act(fn) {
 // name per 120 ms, and past BURST distinct ones, whole lists instead.
 const BURST = 8;
 const pending = new Map();
+
+// What the page shows belongs to one key and one account: switching either
+// forgets it, and an answer that arrives after the switch is dropped.
+function newScope() {
+  state.scope = (state.scope || 0) + 1;
+  for (const t of pending.values()) clearTimeout(t);
+  pending.clear();
+  state.topups = new Map();
+  state.detail = null;
+  $("#detail").hidden = true;
+  renderTopups();
+}
+
 function soon(name, fn) {
   if (pending.has(name)) return;
   pending.set(name, setTimeout(() => { pending.delete(name); act(fn); }, 120));
@@ -120,9 +133,11 @@ function upsert(t) {
 }
 
 async function loadTopups() {
+  const scope = state.scope;
   const params = { limit: 100 };
   if ($("#status-filter").value) params.status = $("#status-filter").value;
   const list = await api("GET", "/v1/topups", params);
+  if (scope !== state.scope) return;
   state.topups = new Map(list.data.map((t) => [t.id, t]));
   renderTopups();
 }
@@ -135,7 +150,12 @@ function fields(dl, obj) {
 }
 
 async function showDetail(id, focus = true) {
+  // A refresh (not a click) only updates a panel still showing this one.
+  const current = () => focus || state.detail === id;
+  if (!current()) return;
+  const scope = state.scope;
   const t = await api("GET", `/v1/topups/${id}`, { "expand[]": "balance_transaction" });
+  if (scope !== state.scope || !current()) return;
   state.detail = id;
   const { balance_transaction: txn, ...rest } = t;
   fields($("#detail-fields"), { ...rest, balance_transaction: txn ? txn.id : null });
@@ -148,6 +168,7 @@ async function showDetail(id, focus = true) {
     return h("li", { "data-event": e.id }, h("code", {}, e.type), " ", e.id, " ", time(e.created),
       attempts.length ? h("ul", {}, attempts.map((a) => h("li", {}, deliveryStatus(a), ` attempt ${a.attempt} to ${a.url}, ${a.duration_ms} ms`))) : h("span", { class: "hint" }, " (no deliveries)"));
   }));
+  if (scope !== state.scope || state.detail !== id) return;
   $("#detail-events").replaceChildren(...(items.length ? items : [h("li", { class: "hint" }, "No events kept.")]));
   $("#detail").hidden = false;
   if (focus) $("#detail").focus();
@@ -254,7 +275,11 @@ function onNotice(kind, data, whop) {
       // One top-up is fetched by itself; under a burst (a load test, a
       // clock advance settling many), the list is read once instead.
       if (pending.size < BURST) {
-        soon(`topup ${data.object_id}`, async () => upsert(await api("GET", `/v1/topups/${data.object_id}`)));
+        soon(`topup ${data.object_id}`, async () => {
+          const scope = state.scope;
+          const t = await api("GET", `/v1/topups/${data.object_id}`);
+          if (scope === state.scope) upsert(t);
+        });
       } else {
         soon("topups", loadTopups);
       }
@@ -299,6 +324,8 @@ async function listen(path, whop, generation) {
       }
     } catch (e) {
       if (controller.signal.aborted) return;
+    } finally {
+      state.streams = state.streams.filter((c) => c !== controller);
     }
     if (!whop) { $("#live").textContent = "reconnecting…"; $("#live").classList.remove("on"); }
     await new Promise((r) => setTimeout(r, pause));
@@ -313,6 +340,7 @@ async function open(key, whopKey) {
   state.generation = (state.generation || 0) + 1;
   for (const c of state.streams.splice(0)) c.abort();
   state.account = "";
+  newScope();
   state.accounts.clear();
   $("#account").replaceChildren(h("option", { value: "" }, "this key's account"));
   say("");
@@ -346,8 +374,7 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => show(b.dataset.view));
   $("#account").addEventListener("change", () => {
     state.account = $("#account").value;
-    state.detail = null;
-    $("#detail").hidden = true;
+    newScope();
     show(state.view);
   });
   $("#status-filter").addEventListener("change", () => act(loadTopups));

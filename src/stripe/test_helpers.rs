@@ -211,6 +211,11 @@ pub async fn resend(
 /// for the dashboard. See `dashboard::stream`.
 pub async fn stream(req: HttpRequest, auth: Authed) -> Result<HttpResponse, ApiError> {
     body::query(&req)?.reject_unknown()?;
+    if auth.id.connected.is_some() {
+        return Err(ApiError::invalid(
+            "The stream covers the key's own and its connected accounts: send it without the Stripe-Account header.",
+        ));
+    }
     let subscription = auth
         .engine
         .watch(auth.id.provider, &auth.id.key)

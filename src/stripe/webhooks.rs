@@ -268,18 +268,28 @@ pub(super) fn record_unsent(engine: &Engine, d: Delivery, why: &str) {
     }
 }
 
+/// How long the start of an answer's body is waited for, after its status.
+const EXCERPT_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// The start of an endpoint's answer, for the delivery log: read until
-/// [`RESPONSE_EXCERPT`] bytes (the rest is never read), within the
-/// client's timeout. `None` for an empty or unreadable body.
+/// [`RESPONSE_EXCERPT`] bytes (the rest is never read), for at most
+/// [`EXCERPT_WAIT`]. `None` for an empty or unreadable body.
 async fn excerpt(mut res: reqwest::Response) -> Option<Box<str>> {
-    let mut out = Vec::new();
-    while out.len() < RESPONSE_EXCERPT {
-        match res.chunk().await {
-            Ok(Some(chunk)) => out.extend_from_slice(&chunk),
-            _ => break,
+    let mut out = Vec::with_capacity(RESPONSE_EXCERPT);
+    // The status is what counts; a body that trickles or never ends must
+    // not hold the endpoint's next delivery back.
+    let read = async {
+        while out.len() < RESPONSE_EXCERPT {
+            match res.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = RESPONSE_EXCERPT - out.len();
+                    out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                _ => break,
+            }
         }
-    }
-    out.truncate(RESPONSE_EXCERPT);
+    };
+    let _ = tokio::time::timeout(EXCERPT_WAIT, read).await;
     let text = match std::str::from_utf8(&out) {
         Ok(s) => s,
         // Cut inside a character: keep what is whole.

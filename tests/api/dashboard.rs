@@ -250,6 +250,14 @@ async fn the_stream_carries_the_keys_accounts_and_nothing_else() {
 async fn the_stream_needs_a_key_and_has_limits() {
     let app = TestApp::spawn().await;
     assert_eq!(keyless(&app, "/v1/test_helpers/stream").await, 401);
+    // It covers the key's connected accounts already: no Stripe-Account.
+    let scoped = app
+        .send(
+            app.authed(app.client.get(app.url("/v1/test_helpers/stream")))
+                .header("stripe-account", "acct_1Scoped"),
+        )
+        .await;
+    assert_eq!(scoped.status, 400, "{}", scoped.body);
 
     let mut open = Vec::new();
     for _ in 0..16 {
