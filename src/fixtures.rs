@@ -199,15 +199,7 @@ pub fn load(path: &Path) -> Result<Fixtures, String> {
                 "topup" => {
                     let f: FixtureTopup = parse(item, &at)?;
                     check_id(IdKind::Topup, &f.id, "id", "a top-up id (tu_...)", &at)?;
-                    if let Some(txn) = &f.balance_transaction {
-                        check_id(
-                            IdKind::BalanceTransaction,
-                            txn,
-                            "balance_transaction",
-                            "a balance transaction id (txn_...)",
-                            &at,
-                        )?;
-                    }
+                    check_txn(f.balance_transaction.as_deref(), &at)?;
                     out.topups.push(into_topup(f, out.topups.len() as u64));
                 }
                 "transfer" => {
@@ -219,15 +211,7 @@ pub fn load(path: &Path) -> Result<Fixtures, String> {
                             format!("'{}' is not an account id (acct_...)", f.destination),
                         ));
                     }
-                    if let Some(txn) = &f.balance_transaction {
-                        check_id(
-                            IdKind::BalanceTransaction,
-                            txn,
-                            "balance_transaction",
-                            "a balance transaction id (txn_...)",
-                            &at,
-                        )?;
-                    }
+                    check_txn(f.balance_transaction.as_deref(), &at)?;
                     if let Some(py) = &f.destination_payment {
                         check_id(
                             IdKind::Payment,
@@ -267,15 +251,7 @@ pub fn load(path: &Path) -> Result<Fixtures, String> {
                         "a transfer reversal id (trr_...)",
                         &at,
                     )?;
-                    if let Some(txn) = &f.balance_transaction {
-                        check_id(
-                            IdKind::BalanceTransaction,
-                            txn,
-                            "balance_transaction",
-                            "a balance transaction id (txn_...)",
-                            &at,
-                        )?;
-                    }
+                    check_txn(f.balance_transaction.as_deref(), &at)?;
                     // Its transfer must come first, and have the amount left.
                     let Some(t) = out.transfers.iter().find(|t| *t.id == f.transfer) else {
                         return Err(at("transfer", format!("'{}' is not a transfer of this fixture set (list it before its reversals)", f.transfer)));
@@ -325,6 +301,20 @@ fn parse<T: serde::de::DeserializeOwned>(
             .to_string();
         at(&field, inner)
     })
+}
+
+/// A fixture's own `balance_transaction` id, when it gives one.
+fn check_txn(txn: Option<&str>, at: &dyn Fn(&str, String) -> String) -> Result<(), String> {
+    match txn {
+        Some(txn) => check_id(
+            IdKind::BalanceTransaction,
+            txn,
+            "balance_transaction",
+            "a balance transaction id (txn_...)",
+            at,
+        ),
+        None => Ok(()),
+    }
 }
 
 fn check_id(
