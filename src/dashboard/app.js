@@ -70,7 +70,8 @@ async function act(fn) {
 }
 
 // Coalesces reloads asked for in a burst of notices: at most one of each
-// name per 120 ms, and past BURST distinct ones, whole lists instead.
+// name per 120 ms (per second when busy), and past BURST distinct ones,
+// whole lists instead.
 const BURST = 8;
 const pending = new Map();
 
@@ -86,9 +87,20 @@ function newScope() {
   renderTopups();
 }
 
+// Under a steady flood of notices (a load test), reloads wait a second
+// instead, so an open page reads the API a few times a second at most.
+const BUSY = 50; // notices per second
+let heard = 0, heardSince = Date.now();
+function busy() {
+  const now = Date.now();
+  if (now - heardSince > 1000) { heardSince = now; heard = 0; }
+  return ++heard > BUSY;
+}
+
 function soon(name, fn) {
+  const delay = busy() ? 1000 : 120;
   if (pending.has(name)) return;
-  pending.set(name, setTimeout(() => { pending.delete(name); act(fn); }, 120));
+  pending.set(name, setTimeout(() => { pending.delete(name); act(fn); }, delay));
 }
 
 // ---- Top-ups ----
