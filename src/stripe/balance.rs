@@ -16,7 +16,7 @@ use crate::domain::list::PageRequest;
 use crate::domain::time::ceil_seconds;
 use crate::json::ObjectWriter;
 use crate::store::{keys, IndexKey};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use std::collections::BTreeMap;
 
 impl StripeObject for BalanceTransaction {
@@ -112,14 +112,6 @@ pub async fn balance(req: HttpRequest, auth: Authed) -> Result<HttpResponse, Api
     let mut out = Vec::with_capacity(256);
     write_balance(&mut out, &auth.account.balance(auth.now));
     Ok(json_bytes(out))
-}
-
-pub async fn retrieve(
-    req: HttpRequest,
-    auth: Authed,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    resource::retrieve::<BalanceTransaction>(&auth, &id, body::query(&req)?)
 }
 
 /// A valid `GET /v1/balance_transactions`.

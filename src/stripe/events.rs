@@ -14,7 +14,7 @@ use crate::domain::time::{floor_seconds, Millis};
 use crate::json::ObjectWriter;
 use crate::store::Account;
 use crate::store::{keys, IndexKey};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 
 /// `types[]` takes at most this many names.
 const MAX_TYPES: usize = 20;
@@ -185,12 +185,4 @@ pub async fn list(req: HttpRequest, auth: Authed) -> Result<HttpResponse, ApiErr
         },
         &Expand::default(),
     )
-}
-
-pub async fn retrieve(
-    req: HttpRequest,
-    auth: Authed,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    resource::retrieve::<Event>(&auth, &id, body::query(&req)?)
 }

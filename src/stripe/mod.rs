@@ -37,6 +37,11 @@ pub use listen::{Deliveries, ListenHub};
 pub use respond::json_bytes;
 pub use webhooks::Dispatcher;
 
+use crate::domain::balance_transaction::BalanceTransaction;
+use crate::domain::event::Event;
+use crate::domain::transfer::Transfer;
+use crate::domain::webhook::WebhookEndpoint;
+
 /// Header names read on every request, built once: looking a header up
 /// by a string parses the name each time.
 const STRIPE_VERSION: HeaderName = HeaderName::from_static("stripe-version");
@@ -80,7 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         resource(&["/v1/balance_transactions/{id}", "/v1/balance/history/{id}"])
-            .route(web::get().to(balance::retrieve)),
+            .route(web::get().to(resource::get::<BalanceTransaction>)),
     )
     .service(
         resource(&["/v1/webhook_endpoints"])
@@ -89,7 +94,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         resource(&["/v1/webhook_endpoints/{id}"])
-            .route(web::get().to(webhook_endpoints::retrieve))
+            .route(web::get().to(resource::get::<WebhookEndpoint>))
             .route(web::post().to(webhook_endpoints::update))
             .route(web::delete().to(webhook_endpoints::delete)),
     )
@@ -108,7 +113,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         resource(&["/v1/transfers/{id}"])
-            .route(web::get().to(transfers::retrieve))
+            .route(web::get().to(resource::get::<Transfer>))
             .route(web::post().to(transfers::update)),
     )
     .service(
@@ -122,7 +127,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(transfers::update_reversal)),
     )
     .service(resource(&["/v1/events"]).route(web::get().to(events::list)))
-    .service(resource(&["/v1/events/{id}"]).route(web::get().to(events::retrieve)))
+    .service(resource(&["/v1/events/{id}"]).route(web::get().to(resource::get::<Event>)))
     .service(resource(&["/v1/test_helpers/clock"]).route(web::get().to(test_helpers::clock)))
     .service(
         resource(&["/v1/test_helpers/clock/advance"]).route(web::post().to(test_helpers::advance)),

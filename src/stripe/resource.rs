@@ -93,6 +93,27 @@ pub fn not_found<T: StripeObject>(id: &str) -> DomainError {
     DomainError::no_such(T::OBJECT, id, "id")
 }
 
+impl Authed {
+    /// The object `id` of kind `T` may be changed, or Stripe's 404: a
+    /// request that names a missing one never makes the account.
+    pub fn changeable<T: StripeObject>(&self, id: &str) -> Result<(), ApiError> {
+        if self.may_change::<T>(id) {
+            Ok(())
+        } else {
+            Err(not_found::<T>(id).into())
+        }
+    }
+}
+
+/// The handler of `GET /v1/{objects}/{id}` for any object.
+pub async fn get<T: StripeObject>(
+    req: actix_web::HttpRequest,
+    auth: Authed,
+    id: actix_web::web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    retrieve::<T>(&auth, &id, super::body::query(&req)?)
+}
+
 /// `GET /v1/{objects}/{id}`: only `expand` is allowed.
 pub fn retrieve<T: StripeObject>(
     auth: &Authed,

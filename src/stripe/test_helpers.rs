@@ -119,9 +119,7 @@ pub async fn transition(
         p.reject_unknown()?;
         Ok((t, Expand::parse(expand, Topup::EXPANDABLE, false)?))
     };
-    if !auth.may_change::<Topup>(&id) {
-        return Err(resource::not_found::<Topup>(&id).into());
-    }
+    auth.changeable::<Topup>(&id)?;
     idempotent::post(&req, payload, &auth, parse, |(t, expand), w| {
         let moved = auth
             .engine
@@ -199,9 +197,7 @@ pub async fn resend(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     body::form(&req, payload).await?.reject_unknown()?;
-    if !auth.may_change::<Event>(&id) {
-        return Err(resource::not_found::<Event>(&id).into());
-    }
+    auth.changeable::<Event>(&id)?;
     let event = auth.engine.resend(&auth.account, &id)?;
     Ok(json_bytes(event.to_json(&auth.ctx(), &Expand::default())))
 }

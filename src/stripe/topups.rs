@@ -233,8 +233,10 @@ pub async fn by_id(req: HttpRequest, payload: web::Payload) -> HttpResponse {
         Ok(x) => x,
         Err(e) => return e.error_response(),
     };
-    if !matches!(route, Route::Retrieve(_)) && !auth.may_change::<Topup>(route.id()) {
-        return ApiError::from(resource::not_found::<Topup>(route.id())).error_response();
+    if !matches!(route, Route::Retrieve(_)) {
+        if let Err(e) = auth.changeable::<Topup>(route.id()) {
+            return e.error_response();
+        }
     }
     let result = match route {
         Route::Retrieve(id) => {

@@ -287,23 +287,13 @@ pub async fn list(req: HttpRequest, auth: Authed) -> Result<HttpResponse, ApiErr
     )
 }
 
-pub async fn retrieve(
-    req: HttpRequest,
-    auth: Authed,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    resource::retrieve::<Transfer>(&auth, &id, body::query(&req)?)
-}
-
 pub async fn update(
     req: HttpRequest,
     auth: Authed,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    if !auth.may_change::<Transfer>(&id) {
-        return Err(resource::not_found::<Transfer>(&id).into());
-    }
+    auth.changeable::<Transfer>(&id)?;
     idempotent::post(
         &req,
         payload,
@@ -330,9 +320,7 @@ pub async fn reverse(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    if !auth.may_change::<Transfer>(&id) {
-        return Err(resource::not_found::<Transfer>(&id).into());
-    }
+    auth.changeable::<Transfer>(&id)?;
     idempotent::post(&req, payload, &auth, CreateReversal::parse, |input, w| {
         let made =
             auth.engine

@@ -146,23 +146,13 @@ pub async fn list(req: HttpRequest, auth: Authed) -> Result<HttpResponse, ApiErr
     resource::list::<WebhookEndpoint>(&auth, &page, &[], |_| true, &Expand::default())
 }
 
-pub async fn retrieve(
-    req: HttpRequest,
-    auth: Authed,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    resource::retrieve::<WebhookEndpoint>(&auth, &id, body::query(&req)?)
-}
-
 pub async fn update(
     req: HttpRequest,
     auth: Authed,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    if !auth.may_change::<WebhookEndpoint>(&id) {
-        return Err(resource::not_found::<WebhookEndpoint>(&id).into());
-    }
+    auth.changeable::<WebhookEndpoint>(&id)?;
     idempotent::post(&req, payload, &auth, update_params, |change, w| {
         let changed = auth
             .engine
@@ -178,9 +168,7 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     body::query(&req)?.reject_unknown()?;
-    if !auth.may_change::<WebhookEndpoint>(&id) {
-        return Err(resource::not_found::<WebhookEndpoint>(&id).into());
-    }
+    auth.changeable::<WebhookEndpoint>(&id)?;
     let gone = auth.engine.delete_webhook_endpoint(&auth.account, &id)?;
     let mut out = Vec::with_capacity(96);
     ObjectWriter::new(&mut out)
