@@ -81,6 +81,20 @@ impl<'a> ObjectWriter<'a> {
         self
     }
 
+    /// An array of strings.
+    pub fn str_array<'v>(&mut self, key: &str, values: impl Iterator<Item = &'v str>) -> &mut Self {
+        let out = self.key(key);
+        out.push(b'[');
+        for (i, v) in values.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, v);
+        }
+        out.push(b']');
+        self
+    }
+
     /// A map of strings (metadata).
     pub fn string_map<'k>(
         &mut self,
@@ -157,15 +171,16 @@ mod tests {
             .opt_int("e", Some(i64::MAX))
             .bool("f", false)
             .raw("g", b"[1,2]")
+            .str_array("i", ["x", "y\"z"].into_iter())
             .string_map("h", meta.iter().map(|(k, v)| (k, v)))
             .end();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"a": "plain", "b": "quo\"te \\ back", "c": null, "d": -42,
-                "e": i64::MAX, "f": false, "g": [1, 2], "h": {"k\"ey": "line\nbreak é 💸"}})
+                "e": i64::MAX, "f": false, "g": [1, 2], "i": ["x", "y\"z"], "h": {"k\"ey": "line\nbreak é 💸"}})
         );
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys.len(), 8);
+        assert_eq!(keys.len(), 9);
     }
 }

@@ -7,37 +7,122 @@
 //! Frames: `hello` once; `event` (an event was emitted: `id`, `type`,
 //! `account`, `object`, `object_id`, `created`); `delivery` (an attempt
 //! finished: `event`, `account`, `status`, `succeeded`); `reset` (`account`);
-//! `lagged` (`skipped`: the reader fell behind and should re-fetch what it
-//! shows); a `: heartbeat` comment every [`HEARTBEAT`]. The stream ends
-//! when the server stops.
+//! `lagged` (`skipped`, `accounts`: that many notices are summed up instead
+//! of sent, and the reader should re-fetch what it shows); a `: heartbeat`
+//! comment every [`HEARTBEAT`]. The stream ends when the server stops.
+//!
+//! A stream writes at most once per [`WINDOW`]: the first notice after a
+//! quiet window goes out at once, later ones wait for the window to end
+//! and go out in one write, one frame each up to [`MAX_FRAMES`], else as
+//! one `lagged` frame. So an open page costs a load test a few writes a
+//! second, whatever the event rate, and the engine never waits for it.
 
 use crate::engine::{Next, Notice, Subscription};
 use crate::json::ObjectWriter;
 use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// How often an idle stream sends a comment, so proxies and timeouts
 /// leave it open.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
-/// `event: <name>` and one `data:` line of JSON.
-fn frame(name: &str, write: impl FnOnce(&mut ObjectWriter<'_>)) -> Bytes {
-    let mut out = Vec::with_capacity(160);
+/// The shortest time between two writes of one stream.
+pub const WINDOW: Duration = Duration::from_millis(100);
+
+/// The shortest time between two writes while notices flood in (the last
+/// write summed them up): a page under a load test wakes once a second.
+pub const FLOOD_WINDOW: Duration = Duration::from_secs(1);
+
+/// Notices one write names one frame each; past that, the window's
+/// notices are summed up in one `lagged` frame.
+pub const MAX_FRAMES: usize = 32;
+
+/// Connected accounts a `lagged` frame names at most.
+const MAX_ACCOUNTS: usize = 16;
+
+/// `event: <name>` and one `data:` line of JSON, appended to `out`.
+fn frame(out: &mut Vec<u8>, name: &str, write: impl FnOnce(&mut ObjectWriter<'_>)) {
     out.extend_from_slice(b"event: ");
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\ndata: ");
     {
-        let mut w = ObjectWriter::new(&mut out);
+        let mut w = ObjectWriter::new(out);
         write(&mut w);
         w.end();
     }
     out.extend_from_slice(b"\n\n");
+}
+
+/// One frame on its own.
+fn single(name: &str, write: impl FnOnce(&mut ObjectWriter<'_>)) -> Bytes {
+    let mut out = Vec::with_capacity(160);
+    frame(&mut out, name, write);
     Bytes::from(out)
 }
 
-fn render(notice: &Notice) -> Bytes {
+/// The connected account a notice is about, if any.
+fn account_of(notice: &Notice) -> Option<&Arc<str>> {
+    match notice {
+        Notice::Event { account, .. }
+        | Notice::Delivery { account, .. }
+        | Notice::Reset { account } => account.as_ref(),
+    }
+}
+
+/// What one window gathered: up to [`MAX_FRAMES`] notices, and a count
+/// of those summed up instead (the reader fell behind, or the window
+/// overflowed).
+#[derive(Default)]
+struct Batch {
+    notices: Vec<Arc<Notice>>,
+    skipped: u64,
+    accounts: Vec<Arc<str>>,
+    closed: bool,
+}
+
+impl Batch {
+    fn add(&mut self, next: Next) {
+        match next {
+            Next::Notice(n) => {
+                if let Some(a) = account_of(&n) {
+                    if self.accounts.len() < MAX_ACCOUNTS && !self.accounts.contains(a) {
+                        self.accounts.push(a.clone());
+                    }
+                }
+                if self.notices.len() < MAX_FRAMES {
+                    self.notices.push(n);
+                } else {
+                    self.skipped += 1;
+                }
+            }
+            Next::Skipped(k) => self.skipped = self.skipped.saturating_add(k),
+            Next::Closed => self.closed = true,
+        }
+    }
+
+    /// One write: a frame per notice, or one `lagged` frame for them all.
+    fn render(&self) -> Bytes {
+        let mut out = Vec::with_capacity(160 * self.notices.len().clamp(1, MAX_FRAMES));
+        if self.skipped == 0 {
+            for n in &self.notices {
+                render(&mut out, n);
+            }
+        } else {
+            let total = self.skipped.saturating_add(self.notices.len() as u64);
+            frame(&mut out, "lagged", |w| {
+                w.int("skipped", total.min(i64::MAX as u64) as i64);
+                w.str_array("accounts", self.accounts.iter().map(|a| &**a));
+            });
+        }
+        Bytes::from(out)
+    }
+}
+
+fn render(out: &mut Vec<u8>, notice: &Notice) {
     match notice {
         Notice::Event {
             id,
@@ -46,7 +131,7 @@ fn render(notice: &Notice) -> Bytes {
             object,
             object_id,
             created,
-        } => frame("event", |w| {
+        } => frame(out, "event", |w| {
             w.str("id", id)
                 .str("type", kind.as_str())
                 .opt_str("account", account.as_deref())
@@ -59,13 +144,13 @@ fn render(notice: &Notice) -> Bytes {
             account,
             status,
             succeeded,
-        } => frame("delivery", |w| {
+        } => frame(out, "delivery", |w| {
             w.str("event", event)
                 .opt_str("account", account.as_deref())
                 .opt_int("status", status.map(i64::from))
                 .bool("succeeded", *succeeded);
         }),
-        Notice::Reset { account } => frame("reset", |w| {
+        Notice::Reset { account } => frame(out, "reset", |w| {
             w.opt_str("account", account.as_deref());
         }),
     }
@@ -75,6 +160,8 @@ struct State {
     subscription: Subscription,
     heartbeat: tokio::time::Interval,
     hello: bool,
+    /// When this stream last wrote notices, and whether it summed them up.
+    last_write: Option<(Instant, bool)>,
 }
 
 /// The streaming answer for a subscription.
@@ -85,29 +172,50 @@ pub fn response(subscription: Subscription) -> HttpResponse {
         subscription,
         heartbeat,
         hello: true,
+        last_write: None,
     };
     let body = futures_util::stream::unfold(state, |mut s| async move {
         if s.hello {
             s.hello = false;
             // The first tick is immediate: spend it here.
             s.heartbeat.tick().await;
-            let hello = frame("hello", |w| {
+            let hello = single("hello", |w| {
                 w.str("object", "test_helpers.stream")
                     .int("heartbeat_seconds", HEARTBEAT.as_secs() as i64);
             });
             return Some((Ok::<_, Infallible>(hello), s));
         }
-        let bytes = tokio::select! {
-            next = s.subscription.next() => match next {
-                Next::Notice(n) => render(&n),
-                Next::Skipped(k) => frame("lagged", |w| {
-                    w.int("skipped", k.min(i64::MAX as u64) as i64);
-                }),
-                Next::Closed => return None,
-            },
-            _ = s.heartbeat.tick() => Bytes::from_static(b": heartbeat\n\n"),
-        };
-        Some((Ok(bytes), s))
+        let mut batch = Batch::default();
+        tokio::select! {
+            next = s.subscription.next() => batch.add(next),
+            _ = s.heartbeat.tick() => return Some((Ok(Bytes::from_static(b": heartbeat\n\n")), s)),
+        }
+        // Within a window of the last write, the rest of the window's
+        // notices are waited for and go out with this one.
+        let due = s
+            .last_write
+            .map(|(t, flooded)| t + if flooded { FLOOD_WINDOW } else { WINDOW });
+        if let Some(due) = due {
+            if !batch.closed && Instant::now() < due {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due) => {}
+                    _ = s.subscription.closed.wait_for(|c| *c) => batch.closed = true,
+                }
+            }
+        }
+        // Bounded: the channel holds at most its backlog, and a reader
+        // behind it is told once how far.
+        while !batch.closed {
+            match s.subscription.try_next() {
+                Some(next) => batch.add(next),
+                None => break,
+            }
+        }
+        if batch.closed {
+            return None;
+        }
+        s.last_write = Some((Instant::now(), batch.skipped > 0));
+        Some((Ok(batch.render()), s))
     });
     HttpResponse::Ok()
         .content_type("text/event-stream")

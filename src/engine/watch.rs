@@ -140,6 +140,20 @@ impl Subscription {
     }
 }
 
+impl Subscription {
+    /// The next notice already waiting, without waiting; `None` when
+    /// there is none (or the server is stopping).
+    pub fn try_next(&mut self) -> Option<Next> {
+        let receiver = self.receiver.as_mut()?;
+        match receiver.try_recv() {
+            Ok(n) => Some(Next::Notice(n)),
+            Err(broadcast::error::TryRecvError::Lagged(k)) => Some(Next::Skipped(k)),
+            Err(broadcast::error::TryRecvError::Empty) => None,
+            Err(broadcast::error::TryRecvError::Closed) => Some(Next::Closed),
+        }
+    }
+}
+
 impl Drop for Subscription {
     fn drop(&mut self) {
         drop(self.receiver.take());

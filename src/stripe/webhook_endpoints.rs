@@ -27,15 +27,6 @@ impl StripeObject for WebhookEndpoint {
 
 /// The endpoint; `secret` only in the answer to its creation, as Stripe.
 fn write(e: &WebhookEndpoint, out: &mut Vec<u8>, with_secret: bool) {
-    let mut events = Vec::with_capacity(64);
-    events.push(b'[');
-    for (i, name) in e.enabled_events.iter().enumerate() {
-        if i > 0 {
-            events.push(b',');
-        }
-        crate::json::write_str(&mut events, name);
-    }
-    events.push(b']');
     let mut w = ObjectWriter::new(out);
     w.str("id", &e.id)
         .str("object", WebhookEndpoint::OBJECT)
@@ -43,7 +34,7 @@ fn write(e: &WebhookEndpoint, out: &mut Vec<u8>, with_secret: bool) {
         .null("application")
         .int("created", e.created)
         .opt_str("description", e.description.as_deref())
-        .raw("enabled_events", &events)
+        .str_array("enabled_events", e.enabled_events.iter().map(|n| &**n))
         .bool("livemode", false)
         .string_map("metadata", e.metadata.iter());
     if with_secret {

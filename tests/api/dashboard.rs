@@ -247,6 +247,69 @@ async fn the_stream_carries_the_keys_accounts_and_nothing_else() {
 }
 
 #[tokio::test]
+async fn a_burst_is_summed_up_not_sent_frame_by_frame() {
+    const N: usize = 2000;
+    let app = TestApp::spawn().await;
+    let mut s = Stream::open(&app, "/v1/test_helpers/stream", &app.key).await;
+    // 2,000 creates from 8 clients at once, every 100th on a connected
+    // account: far more notices than a window of the stream sends.
+    let creates = (0..8).map(|worker| {
+        let app = &app;
+        async move {
+            for i in (worker..N).step_by(8) {
+                let mut req = app
+                    .client
+                    .post(app.url("/v1/topups"))
+                    .bearer_auth(&app.key)
+                    .form(&[("amount", "100"), ("currency", "usd")]);
+                if i % 100 == 0 {
+                    req = req.header("stripe-account", "acct_1Burst");
+                }
+                assert_eq!(req.send().await.unwrap().status(), 200);
+            }
+        }
+    });
+    futures_util::future::join_all(creates).await;
+
+    // Every notice is accounted for, one frame each or summed up in a
+    // `lagged` frame (which names the connected accounts it covers), in
+    // far fewer frames than notices.
+    let (mut heard, mut frames, mut accounts) = (0u64, 0usize, Vec::new());
+    while heard < N as u64 {
+        let (name, data) = s.next().await.expect("the burst's frames");
+        frames += 1;
+        match name.as_str() {
+            "event" => {
+                assert_eq!(data["type"], "topup.created");
+                if let Some(a) = data["account"].as_str() {
+                    accounts.push(a.to_string());
+                }
+                heard += 1;
+            }
+            "lagged" => {
+                heard += data["skipped"].as_u64().expect("a count");
+                for a in data["accounts"].as_array().expect("accounts") {
+                    accounts.push(a.as_str().unwrap().to_string());
+                }
+            }
+            other => panic!("unexpected frame {other}: {data}"),
+        }
+    }
+    assert_eq!(heard, N as u64, "no notice counted twice");
+    assert!(
+        frames <= N / 4,
+        "{frames} frames for {N} notices: the stream did not coalesce"
+    );
+    assert!(accounts.iter().any(|a| a == "acct_1Burst"), "{accounts:?}");
+
+    // Quiet again: the next notice comes as its own frame.
+    let t = app.create_amount(100).await;
+    let (name, e) = s.next().await.expect("an event");
+    assert_eq!(name, "event", "{e}");
+    assert_eq!(e["object_id"], t["id"]);
+}
+
+#[tokio::test]
 async fn the_stream_needs_a_key_and_has_limits() {
     let app = TestApp::spawn().await;
     assert_eq!(keyless(&app, "/v1/test_helpers/stream").await, 401);

@@ -243,3 +243,23 @@ def test_overview(server, browser):
     wait(browser, lambda d: "insufficient_funds" in d.find_element(By.ID, "topups").text, "no failure shown")
     shot(browser, "00-overview")
     no_page_errors(browser)
+
+
+def test_a_link_opens_the_page_and_a_burst_reaches_it(server, browser):
+    """A link carrying the key in its fragment opens the page on that key
+    (and keeps nothing); 60 creates arrive faster than the stream writes
+    frames, so it sums most of them up, and the page still lists them all."""
+    k = key()
+    browser.get(f"{server.url}/dashboard")
+    browser.execute_script("localStorage.clear();")
+    browser.get("about:blank")  # a fragment alone would not load the page anew
+    browser.get(f"{server.url}/dashboard#key={k}")
+    wait(browser, lambda d: d.find_element(By.ID, "live").text == "live", "the stream never connected")
+    assert browser.execute_script("return localStorage.getItem('topups-mock-dashboard');") is None
+    ids = {server.api(k, "POST", "/v1/topups", {"amount": str(100 + i), "currency": "usd"})["id"]
+           for i in range(60)}
+    wait(browser, lambda d: {r.get_attribute("data-id")
+                             for r in d.find_elements(By.CSS_SELECTOR, "#topups tr[data-id]")} == ids,
+         "not every top-up of the burst is listed")
+    shot(browser, "07-burst-through-a-link")
+    no_page_errors(browser)
