@@ -15,6 +15,8 @@
 #   BENCH_STARTS=10       spawns timed for the start-up row
 #   BENCH_WRK_CPUS=       taskset CPU list for wrk (default: no pinning)
 #   BENCH_SERVER_CPUS=    taskset CPU list for both servers (default: none)
+#   CHROMIUM=chromium     the browser for the dashboard-open row (skipped
+#                         when it is not installed)
 # The table goes to stdout and to target/bench-report.md.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -247,6 +249,33 @@ r[hooked.ours]=$(best rps MAX "${runs_hooked[@]}")
 stop "$hooked_pid"
 stop "$slow_pid"
 
+# With Chromium installed: create with the dashboard open on the bench key
+# (its live stream and the re-reads it makes), against the same server with
+# no page, alternating, so the row shows what an open page costs.
+CHROMIUM=${CHROMIUM:-chromium}
+if command -v "$CHROMIUM" >/dev/null; then
+  log "create with the dashboard open in headless Chromium"
+  start paged "${SERVER_CMD[@]}"; paged_pid=$STARTED_PID; paged=$STARTED_URL
+  profile=$(mktemp -d)
+  runs_bare=() runs_page=()
+  for _ in 1 2 3; do
+    runs_bare+=("$(LOAD_PID=$paged_pid load "$paged" create "$THREADS" "$CONNECTIONS" "$DURATION" "${ids[@]}" "${cursor[@]}")")
+    setsid "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run \
+      --disable-background-networking --disable-component-update --disable-sync \
+      --user-data-dir="$profile" "$paged/dashboard#key=sk_test_bench" >/dev/null 2>&1 &
+    browser_pid=$!
+    sleep 3 # the page loads and opens its stream
+    kill -0 "$browser_pid" 2>/dev/null || die "chromium exited"
+    runs_page+=("$(LOAD_PID=$paged_pid load "$paged" create "$THREADS" "$CONNECTIONS" "$DURATION" "${ids[@]}" "${cursor[@]}")")
+    kill -TERM -- "-$browser_pid" 2>/dev/null || true
+    wait "$browser_pid" 2>/dev/null || true
+  done
+  rm -rf "$profile"
+  r[bare.ours]=$(best rps MAX "${runs_bare[@]}")
+  r[page.ours]=$(best rps MAX "${runs_page[@]}")
+  stop "$paged_pid"
+fi
+
 log "memory: filling a fresh server with $(int "$FILL") top-ups"
 start fill "${SERVER_CMD[@]}"; fill_pid=$STARTED_PID; fill=$STARTED_URL
 python3 bench/tool.py seed "$fill" "$SEEDED" "$WORK/fill-ids.txt"
@@ -280,6 +309,11 @@ shape_row() { # SHAPE LABEL
   shape_row create "create \`POST /v1/topups\`"
   row "create, one webhook endpoint answering after 5 s" "$(perf "${r[hooked.ours]}")" "" \
     "$(pct "$(field rps "${r[hooked.ours]}")" "$(field rps "${r[create.ours]}")") % of create without it"
+  if [ -n "${r[page.ours]:-}" ]; then
+    row "create, no page open (same server as the next row, alternating)" "$(perf "${r[bare.ours]}")" "" ""
+    row "create, the dashboard open in headless Chromium" "$(perf "${r[page.ours]}")" "" \
+      "$(pct "$(field rps "${r[page.ours]}")" "$(field rps "${r[bare.ours]}")") % of create with no page open"
+  fi
   shape_row transfer "transfer \`POST /v1/transfers\` (1 cent, one destination)"
   shape_row retrieve "retrieve \`GET /v1/topups/{id}\`"
   shape_row list "list \`GET /v1/topups?limit=10&starting_after=…\` ($(int "$list_bytes")-byte page)"
