@@ -10,8 +10,8 @@
 //! indexes), never the reverse. A page walk copies ids out of the index in
 //! chunks and looks objects up only after releasing it.
 
+use super::id_map::IdMap;
 use crate::domain::list::{Cursor, PageRequest};
-use dashmap::DashMap;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -167,16 +167,16 @@ impl Indexes {
 /// A map by id plus indexes by [`SortKey`].
 pub struct Collection<T> {
     /// Behind a pointer: the table's slots stay small (id and pointer), so
-    /// its spare capacity and its resizes cost little even with millions
-    /// of objects.
-    map: DashMap<Arc<str>, Arc<T>, Hasher>,
+    /// its spare capacity costs little even with millions of objects; and
+    /// it grows a few thousand ids at a time, never all at once.
+    map: IdMap<Arc<T>>,
     indexes: RwLock<Indexes>,
 }
 
 impl<T> Default for Collection<T> {
     fn default() -> Self {
         Collection {
-            map: DashMap::with_hasher(Hasher::default()),
+            map: IdMap::default(),
             indexes: RwLock::new(Indexes::default()),
         }
     }
@@ -201,11 +201,8 @@ impl<T: Record + Clone> Collection<T> {
         let id = item.id().clone();
         let sort = item.sort_key();
         let keys = item.index_keys();
-        match self.map.entry(id.clone()) {
-            dashmap::Entry::Occupied(_) => return false,
-            dashmap::Entry::Vacant(v) => {
-                v.insert(item);
-            }
+        if !self.map.insert_new(id.clone(), item) {
+            return false;
         }
         // The map entry exists before an index names it, so a list never
         // meets an id it cannot resolve (unless it was removed since).
@@ -218,7 +215,7 @@ impl<T: Record + Clone> Collection<T> {
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<T>> {
-        self.map.get(id).map(|t| t.clone())
+        self.map.get(id)
     }
 
     /// Changes the object `id` under its lock, moving it between secondary
@@ -229,35 +226,35 @@ impl<T: Record + Clone> Collection<T> {
 
     /// [`Collection::update`], also returning the object as it now is.
     pub fn update_get<R>(&self, id: &str, f: impl FnOnce(&mut T) -> R) -> Option<(R, Arc<T>)> {
-        let mut slot = self.map.get_mut(id)?;
-        let entry = Arc::make_mut(&mut slot);
-        let before = entry.index_keys();
-        let result = f(entry);
-        let after = entry.index_keys();
-        if before != after {
-            let sort = entry.sort_key();
-            let mut ix = self.write();
-            for k in before.iter().filter(|k| !after.contains(k)) {
-                ix.drop_key(k, sort);
+        self.map.update(id, |slot| {
+            let entry = Arc::make_mut(slot);
+            let before = entry.index_keys();
+            let result = f(entry);
+            let after = entry.index_keys();
+            if before != after {
+                let sort = entry.sort_key();
+                let mut ix = self.write();
+                for k in before.iter().filter(|k| !after.contains(k)) {
+                    ix.drop_key(k, sort);
+                }
+                for k in after.iter().filter(|k| !before.contains(k)) {
+                    ix.add(k, sort, entry.id().clone());
+                }
             }
-            for k in after.iter().filter(|k| !before.contains(k)) {
-                ix.add(k, sort, entry.id().clone());
-            }
-        }
-        Some((result, slot.clone()))
+            (result, slot.clone())
+        })
     }
 
     /// A copy that shares every object with this one (until either
     /// changes it): a forked account costs its indexes, not its objects.
     /// The caller keeps the collection from changing meanwhile (the
-    /// map is read before the index, in the lock order, without holding
-    /// both).
+    /// index and the map are read one after the other, never both locked).
     pub fn fork(&self) -> Self {
-        let map = DashMap::with_capacity_and_hasher(self.map.len(), Hasher::default());
-        for e in self.map.iter() {
-            map.insert(e.key().clone(), e.value().clone());
-        }
         let indexes = self.read().clone();
+        let map = IdMap::default();
+        self.map.for_each(|k, v| {
+            map.insert_new(k.clone(), v.clone());
+        });
         Collection {
             map,
             indexes: RwLock::new(indexes),
@@ -272,14 +269,12 @@ impl<T: Record + Clone> Collection<T> {
         if self.read().all.is_empty() {
             return;
         }
-        for e in self.map.iter() {
-            f(e.value());
-        }
+        self.map.for_each(|_, v| f(v));
     }
 
     /// Removes the object `id`, returning it.
     pub fn remove(&self, id: &str) -> Option<T> {
-        let (_, item) = self.map.remove(id)?;
+        let item = self.map.remove(id)?;
         let sort = item.sort_key();
         let mut ix = self.write();
         for k in item.index_keys().iter() {
@@ -339,7 +334,7 @@ impl<T: Record + Clone> Collection<T> {
             Some(m) => Bound::Included((m, u64::MAX)),
             None => Bound::Unbounded,
         };
-        let cursor_key = |id: &str| self.map.get(id).map(|t| t.sort_key()).ok_or(UnknownCursor);
+        let cursor_key = |id: &str| self.get(id).map(|t| t.sort_key()).ok_or(UnknownCursor);
         let ascending = match &page.cursor {
             Cursor::Start => false,
             Cursor::StartingAfter(id) => {

@@ -3,6 +3,7 @@
 
 mod account;
 mod collection;
+mod id_map;
 mod idempotency;
 
 pub use account::{
