@@ -81,6 +81,8 @@ function newScope() {
   state.scope = (state.scope || 0) + 1;
   for (const t of pending.values()) clearTimeout(t);
   pending.clear();
+  clearTimeout(calmTimer);
+  calmTimer = null;
   state.topups = new Map();
   state.detail = null;
   $("#detail").hidden = true;
@@ -90,17 +92,32 @@ function newScope() {
 // Under a steady flood of notices (a load test), reloads wait a second
 // instead, so an open page reads the API a few times a second at most.
 const BUSY = 50; // notices per second
-let heard = 0, heardSince = Date.now();
+// A flood lasts until 2.5 s after the last second that had over BUSY: the
+// stream writes once a second during one, so a single second's count
+// would flicker in and out of it.
+const FLOOD_LINGERS = 2500;
+let heard = 0, heardSince = Date.now(), floodUntil = 0;
 function busy(notices) {
   const now = Date.now();
   if (now - heardSince > 1000) { heardSince = now; heard = 0; }
   heard += notices;
-  return heard > BUSY;
+  if (heard > BUSY) floodUntil = now + FLOOD_LINGERS;
+  return flooded();
 }
 
-// Whether notices come in a flood right now (more than BUSY in this second).
 function flooded() {
-  return Date.now() - heardSince <= 1000 && heard > BUSY;
+  return Date.now() < floodUntil;
+}
+
+// One timer re-reads the whole list once a flood is over.
+let calmTimer = null;
+function afterFlood() {
+  clearTimeout(calmTimer);
+  calmTimer = setTimeout(() => {
+    calmTimer = null;
+    if (flooded()) afterFlood();
+    else if (state.view === "topups") act(loadTopups);
+  }, Math.max(floodUntil - Date.now(), 0) + 100);
 }
 
 // `notices`: how many notices asked for it (a `lagged` frame sums many).
@@ -164,8 +181,7 @@ async function loadTopups() {
   note.textContent = busyNow
     ? `Busy: over ${BUSY} notices a second. Showing the ${BUSY_ROWS} newest, once a second.`
     : "";
-  // Once the flood is over, the whole list again.
-  if (busyNow) setTimeout(() => { if (!flooded() && scope === state.scope) act(loadTopups); }, 1500);
+  if (busyNow) afterFlood();
   if ($("#status-filter").value) params.status = $("#status-filter").value;
   const list = await api("GET", "/v1/topups", params);
   if (scope !== state.scope) return;
@@ -297,6 +313,7 @@ function onNotice(kind, data, whop) {
   if (data.account) addAccount(data.account);
   for (const a of data.accounts || []) addAccount(a);
   const mine = (data.account || "") === state.account;
+  if (kind === "lagged") $("#live").dataset.summed = Number($("#live").dataset.summed || 0) + 1;
   if (kind === "lagged" || kind === "reset") {
     if (kind === "lagged" || mine) soon("all", () => Promise.all([VIEWS[state.view](), loadClock()]), data.skipped || 1);
     return;
@@ -393,19 +410,26 @@ document.addEventListener("DOMContentLoaded", () => {
   // A link can carry the keys in its fragment (never sent to the server):
   // /dashboard#key=sk_test_...&whop_key=...
   const linked = new URLSearchParams(location.hash.slice(1));
-  const saved = linked.get("key")
+  const fromLink = linked.get("key")
     ? { key: linked.get("key"), whopKey: linked.get("whop_key") || "" }
-    : JSON.parse(localStorage.getItem("topups-mock-dashboard") || "null");
+    : null;
+  // The key leaves the address bar (and this history entry) at once.
+  if (fromLink) history.replaceState(null, "", location.pathname + location.search);
+  window.addEventListener("hashchange", () => {
+    if (new URLSearchParams(location.hash.slice(1)).get("key")) location.reload();
+  });
+  const saved = fromLink || JSON.parse(localStorage.getItem("topups-mock-dashboard") || "null");
   if (saved) {
     $("#key").value = saved.key || "";
     $("#whop-key").value = saved.whopKey || "";
-    $("#remember").checked = !linked.get("key");
+    $("#remember").checked = !fromLink;
   }
   $("#key-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const key = $("#key").value.trim(), whopKey = $("#whop-key").value.trim();
     if ($("#remember").checked) localStorage.setItem("topups-mock-dashboard", JSON.stringify({ key, whopKey }));
-    else localStorage.removeItem("topups-mock-dashboard");
+    // Keys saved before stay saved when a link opened the page.
+    else if (!fromLink) localStorage.removeItem("topups-mock-dashboard");
     open(key, whopKey);
   });
   for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => show(b.dataset.view));

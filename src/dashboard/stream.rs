@@ -8,13 +8,16 @@
 //! `account`, `object`, `object_id`, `created`); `delivery` (an attempt
 //! finished: `event`, `account`, `status`, `succeeded`); `reset` (`account`);
 //! `lagged` (`skipped`, `accounts`: that many notices are summed up instead
-//! of sent, and the reader should re-fetch what it shows); a `: heartbeat`
-//! comment every [`HEARTBEAT`]. The stream ends when the server stops.
+//! of sent, and the reader should re-fetch what it shows; `accounts` names
+//! up to 16 of the connected accounts among the notices the stream read,
+//! not those it fell too far behind to read); a `: heartbeat` comment every
+//! [`HEARTBEAT`]. The stream ends when the server stops.
 //!
-//! A stream writes at most once per [`WINDOW`]: the first notice after a
-//! quiet window goes out at once, later ones wait for the window to end
-//! and go out in one write, one frame each up to [`MAX_FRAMES`], else as
-//! one `lagged` frame. So an open page costs a load test a few writes a
+//! A stream writes at most once per [`WINDOW`], or once per
+//! [`FLOOD_WINDOW`] after a write that summed notices up: the first notice
+//! after a quiet spell goes out at once, later ones wait for the window to
+//! end and go out in one write, one frame each up to [`MAX_FRAMES`], else
+//! as one `lagged` frame. So an open page costs a load test one write a
 //! second, whatever the event rate, and the engine never waits for it.
 
 use crate::engine::{Next, Notice, Subscription};

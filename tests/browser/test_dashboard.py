@@ -17,6 +17,7 @@ import subprocess
 import threading
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -247,8 +248,9 @@ def test_overview(server, browser):
 
 def test_a_link_opens_the_page_and_a_burst_reaches_it(server, browser):
     """A link carrying the key in its fragment opens the page on that key
-    (and keeps nothing); 60 creates arrive faster than the stream writes
-    frames, so it sums most of them up, and the page still lists them all."""
+    (the key leaves the address bar, nothing is saved); 200 creates come
+    faster than the stream writes frames, so it sums them up, and once the
+    burst is over the page lists the newest 100 again."""
     k = key()
     browser.get(f"{server.url}/dashboard")
     browser.execute_script("localStorage.clear();")
@@ -256,10 +258,18 @@ def test_a_link_opens_the_page_and_a_burst_reaches_it(server, browser):
     browser.get(f"{server.url}/dashboard#key={k}")
     wait(browser, lambda d: d.find_element(By.ID, "live").text == "live", "the stream never connected")
     assert browser.execute_script("return localStorage.getItem('topups-mock-dashboard');") is None
-    ids = {server.api(k, "POST", "/v1/topups", {"amount": str(100 + i), "currency": "usd"})["id"]
-           for i in range(60)}
+    assert "#" not in browser.current_url, browser.current_url
+    with ThreadPoolExecutor(8) as pool:
+        created = list(pool.map(lambda i: server.api(k, "POST", "/v1/topups",
+                                                     {"amount": str(100 + i), "currency": "usd"}),
+                                range(200)))
+    assert len({t["id"] for t in created}) == 200
+    wait(browser, lambda d: int(d.find_element(By.ID, "live").get_attribute("data-summed") or 0) > 0,
+         "no burst was summed up")
+    newest = {t["id"] for t in server.api(k, "GET", "/v1/topups?limit=100")["data"]}
     wait(browser, lambda d: {r.get_attribute("data-id")
-                             for r in d.find_elements(By.CSS_SELECTOR, "#topups tr[data-id]")} == ids,
-         "not every top-up of the burst is listed")
+                             for r in d.find_elements(By.CSS_SELECTOR, "#topups tr[data-id]")} == newest,
+         "the newest 100 top-ups are not listed after the burst")
+    assert not browser.find_element(By.ID, "busy-note").is_displayed()
     shot(browser, "07-burst-through-a-link")
     no_page_errors(browser)
