@@ -7,6 +7,7 @@
 --   update    POST /v1/topups/{id}       metadata[k]=v, id as for retrieve
 --   list      GET  /v1/topups?limit=10&starting_after=BENCH_CURSOR
 --   transfer  POST /v1/transfers  amount=1&currency=usd&destination=acct_1Bench
+--   page      GET  BENCH_PATH                a list page with its filters
 --
 -- done() prints one machine-readable line starting with "BENCH".
 
@@ -46,6 +47,12 @@ elseif shape == "list" then
    assert(cursor, "BENCH_CURSOR must name an existing top-up id")
    wrk.method = "GET"
    wrk.path = "/v1/topups?limit=10&starting_after=" .. cursor
+   wrk.headers = get_headers
+elseif shape == "page" then
+   local path = os.getenv("BENCH_PATH")
+   assert(path, "BENCH_PATH must name the page to get")
+   wrk.method = "GET"
+   wrk.path = path
    wrk.headers = get_headers
 elseif shape == "retrieve" or shape == "update" then
    local reqs

@@ -12,6 +12,14 @@
   tool.py size URL PATH       print the byte size of the body GET PATH answers
   tool.py count URL          walk the whole list (limit=100 pages) and print
                              how many top-ups it holds
+  tool.py advance URL SECS   move the bench key's manual clock (what is due
+                             then settles before the answer)
+  tool.py stalls URL N       fill N top-ups (as fill, in a second process)
+                             while one connection retrieves a top-up over
+                             and over; print the probe's percentiles and
+                             its 12 slowest answers with the store's size
+                             then (a table that stops to grow shows as a
+                             cluster at each doubling)
 
 Only standard library; talks to 127.0.0.1 only.
 """
@@ -96,6 +104,13 @@ def fund(url):
     for _ in range(3):
         t = call(conn, "POST", "/v1/topups", "amount=99999999&currency=usd")
         call(conn, "POST", f"/v1/test_helpers/topups/{t['id']}/succeed", "")
+
+
+def advance(url, secs):
+    conn = connect(url)
+    conn.sock = None
+    conn.timeout = 600  # settling a million top-ups takes seconds
+    call(conn, "POST", "/v1/test_helpers/clock/advance", f"seconds={secs}")
 
 
 def count(url):
@@ -216,6 +231,35 @@ def slow_receiver(secs):
         pass
 
 
+def stalls(url, n):
+    conn = connect(url)
+    probe_id = call(conn, "POST", "/v1/topups", "amount=2000&currency=usd")["id"]
+    path = "/v1/topups/" + probe_id
+    filler = subprocess.Popen([sys.executable, __file__, "fill", url, str(n), "64"],
+                              stdout=subprocess.PIPE, text=True)
+    t0 = time.perf_counter()
+    samples = []
+    while filler.poll() is None:
+        a = time.perf_counter()
+        conn.request("GET", path, headers=AUTH)
+        res = conn.getresponse()
+        res.read()
+        if res.status != 200:
+            filler.kill()
+            sys.exit(f"probe: HTTP {res.status}")
+        samples.append((a - t0, (time.perf_counter() - a) * 1000))
+    out = filler.stdout.read().split()
+    if filler.returncode != 0 or len(out) != 2:
+        sys.exit(f"stalls: the fill failed: {out}")
+    created, secs = int(out[0]), float(out[1])
+    ms = sorted(l for _, l in samples)
+    pick = lambda q: ms[min(len(ms) - 1, int(len(ms) * q))]
+    worst = sorted(sorted(samples, key=lambda s: -s[1])[:12])
+    print(f"probes={len(ms)} created={created} seconds={secs:.1f} p50_ms={pick(0.5):.2f} "
+          f"p99_ms={pick(0.99):.2f} p999_ms={pick(0.999):.2f} max_ms={ms[-1]:.2f} worst="
+          + ",".join(f"{l:.0f}ms@{min(created, int(t / secs * created)) // 1000}k" for t, l in worst))
+
+
 def main(argv):
     if len(argv) >= 3 and argv[0] == "startup":
         startup(int(argv[1]), argv[2:])
@@ -229,6 +273,10 @@ def main(argv):
         fund(argv[1])
     elif len(argv) == 2 and argv[0] == "count":
         count(argv[1])
+    elif len(argv) == 3 and argv[0] == "advance":
+        advance(argv[1], int(argv[2]))
+    elif len(argv) == 3 and argv[0] == "stalls":
+        stalls(argv[1], int(argv[2]))
     elif len(argv) == 2 and argv[0] == "slow-receiver":
         slow_receiver(float(argv[1]))
     else:
