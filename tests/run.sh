@@ -21,7 +21,11 @@
 #    drives it from the OpenAPI subset, then the browser suite
 #    (tests/browser: selenium drives the dashboard in headless Chromium;
 #    screenshots in target/browser-screenshots/; reported SKIPPED where
-#    chromium or chromedriver is missing).
+#    chromium or chromedriver is missing), then the Firefox suite
+#    (tests/browser-firefox: puppeteer-core drives the dashboard in
+#    headless Firefox over WebDriver BiDi, in a loopback-only network
+#    namespace where `unshare -rn` is allowed; reported SKIPPED where
+#    Firefox is missing).
 #
 # Every suite runs even if an earlier one failed; the exit status is
 # non-zero if any failed. Environment:
@@ -32,6 +36,8 @@
 #                    target/debug/topups-mock without CARGO_TARGET_DIR)
 #   CHROMIUM, CHROMEDRIVER  the browser and its driver for the browser suite
 #                    (default: chromium and chromedriver on PATH)
+#   FIREFOX          the browser of the Firefox suite (default: firefox-esr
+#                    or firefox on PATH)
 #   TOPUPS_MOCK_OPENAPI  Stripe's OpenAPI subset that every suite validates
 #                    responses against (default: the copy in the repository,
 #                    tests/schema/stripe-openapi-subset.json)
@@ -59,6 +65,7 @@ NODE_DIR=tests/sdk/node
 WHOP_NODE_DIR=tests/sdk/whop-node
 EXAMPLES_DIR=examples
 LISTEN_DIR=tests/listen
+FIREFOX_DIR=tests/browser-firefox
 
 section "Python environment ($VENV)"
 py_stamp=$VENV/.requirements.sha256
@@ -86,11 +93,12 @@ npm_env() {
   fi
 }
 
-section "Node environments ($NODE_DIR, $WHOP_NODE_DIR, $EXAMPLES_DIR, $LISTEN_DIR: node_modules)"
+section "Node environments ($NODE_DIR, $WHOP_NODE_DIR, $EXAMPLES_DIR, $LISTEN_DIR, $FIREFOX_DIR: node_modules)"
 npm_env "$NODE_DIR"
 npm_env "$WHOP_NODE_DIR"
 npm_env "$EXAMPLES_DIR"
 npm_env "$LISTEN_DIR"
+npm_env "$FIREFOX_DIR"
 
 section "cargo build"
 cargo build
@@ -130,18 +138,38 @@ else
   export CHROMIUM CHROMEDRIVER
   "$VENV/bin/python" -m pytest tests/browser || failed+=("browser suite")
 fi
+section "Firefox suite (the dashboard in headless Firefox, tests/browser-firefox)"
+firefox_skipped=0
+FIREFOX=${FIREFOX:-$(command -v firefox-esr || command -v firefox || true)}
+if [[ -z $FIREFOX ]]; then
+  echo "SKIPPED: Firefox suite: no Firefox installed (apt-get install firefox-esr; .ci/run does)"
+  firefox_skipped=1
+else
+  export FIREFOX
+  # Loopback only where the namespace can be made; the suite's proxy
+  # settings keep Firefox's own traffic on the machine either way.
+  if unshare -rn sh -c 'ip link set lo up' 2>/dev/null; then
+    (cd "$FIREFOX_DIR" && unshare -rn sh -c 'ip link set lo up && exec node --test --test-reporter=spec') ||
+      failed+=("firefox suite")
+  else
+    (cd "$FIREFOX_DIR" && node --test --test-reporter=spec) || failed+=("firefox suite")
+  fi
+fi
 
 section "Summary"
-skipped=$((listen_skipped + browser_skipped))
+skipped=$((listen_skipped + browser_skipped + firefox_skipped))
 if ((listen_skipped)); then
   echo "SKIPPED: stripe listen suite (no loopback-only network namespace here; see its output)"
 fi
 if ((browser_skipped)); then
   echo "SKIPPED: browser suite (no chromium and chromium-driver here)"
 fi
+if ((firefox_skipped)); then
+  echo "SKIPPED: Firefox suite (no Firefox here)"
+fi
 if ((${#failed[@]})); then
   printf 'FAILED: %s\n' "${failed[@]}"
-  echo "suites: $((7 - skipped - ${#failed[@]})) passed, ${#failed[@]} failed, $skipped skipped"
+  echo "suites: $((8 - skipped - ${#failed[@]})) passed, ${#failed[@]} failed, $skipped skipped"
   exit 1
 fi
-echo "suites: $((7 - skipped)) passed, 0 failed, $skipped skipped"
+echo "suites: $((8 - skipped)) passed, 0 failed, $skipped skipped"
