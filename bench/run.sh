@@ -157,24 +157,11 @@ best() {
   printf '%s\n' "$pick"
 }
 
-# list_latency URL PID CURSOR: the best p50 of 3 one-connection list runs
-# (a run slowed down by something else on the machine does not count), with
-# wrk and every thread of the server on one CPU. Across two CPUs, each
-# round trip would wait for an idle CPU to wake up, which on a virtual
-# machine costs more than the request itself.
-list_latency() {
-  local url=$1 pid=$2 cursor=$3 runs=() line affinity
-  affinity=$(taskset -pc "$pid" | sed 's/.*: //')
-  taskset -apc "$LATENCY_CPU" "$pid" >/dev/null
-  for _ in 1 2 3; do
-    line=$(WRK_CPUS=$LATENCY_CPU load "$url" list 1 1 "$LATENCY_RUN" BENCH_CURSOR="$cursor")
-    runs+=("$line")
-  done
-  taskset -apc "$affinity" "$pid" >/dev/null
-  best p50_us MIN "${runs[@]}"
-}
-
-# page_latency URL PID PATH: as list_latency, for any list page.
+# page_latency URL PID PATH: the best p50 of 3 one-connection runs of GET
+# PATH (a run slowed down by something else on the machine does not
+# count), with wrk and every thread of the server on one CPU. Across two
+# CPUs, each round trip would wait for an idle CPU to wake up, which on a
+# virtual machine costs more than the request itself.
 page_latency() {
   local url=$1 pid=$2 path=$3 runs=() line affinity
   affinity=$(taskset -pc "$pid" | sed 's/.*: //')
@@ -185,6 +172,11 @@ page_latency() {
   done
   taskset -apc "$affinity" "$pid" >/dev/null
   best p50_us MIN "${runs[@]}"
+}
+
+# list_latency URL PID CURSOR: page_latency of the list row's page.
+list_latency() {
+  page_latency "$1" "$2" "/v1/topups?limit=10&starting_after=$3"
 }
 
 # The filtered pages timed at both store sizes: rare, common and no filter.
