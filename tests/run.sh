@@ -148,11 +148,11 @@ else
   export FIREFOX
   # Loopback only where the namespace can be made; the suite's proxy
   # settings keep Firefox's own traffic on the machine either way.
+  firefox_suite=(node --test --test-reporter=spec "$FIREFOX_DIR"/*.test.mjs)
   if unshare -rn sh -c 'ip link set lo up' 2>/dev/null; then
-    (cd "$FIREFOX_DIR" && unshare -rn sh -c 'ip link set lo up && exec node --test --test-reporter=spec') ||
-      failed+=("firefox suite")
+    unshare -rn sh -c 'ip link set lo up && exec "$@"' sh "${firefox_suite[@]}" || failed+=("firefox suite")
   else
-    (cd "$FIREFOX_DIR" && node --test --test-reporter=spec) || failed+=("firefox suite")
+    "${firefox_suite[@]}" || failed+=("firefox suite")
   fi
 fi
 

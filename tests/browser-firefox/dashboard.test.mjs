@@ -33,6 +33,7 @@ before(async () => {
       if (m) ok(m[1]); else fail(new Error(`no address in ${line}`));
     });
     server.once("exit", (code) => fail(new Error(`server exited with ${code}`)));
+    server.once("error", fail);
   });
   mkdirSync(SHOTS, { recursive: true });
   profile = mkdtempSync(join(tmpdir(), "topups-mock-firefox-"));
