@@ -244,6 +244,43 @@ mod tests {
     }
 
     #[test]
+    fn readers_and_writers_meet_splits_and_lose_nothing() {
+        let map: Arc<IdMap<Arc<u64>>> = Arc::new(IdMap::default());
+        for i in 0..1000u64 {
+            map.insert_new(Arc::from(format!("fixed_{i}")), Arc::new(i));
+        }
+        let per_writer = (MAX_BUCKET * SHARDS) as u64;
+        let writers: Vec<_> = (0..2u64)
+            .map(|w| {
+                let map = map.clone();
+                std::thread::spawn(move || {
+                    for i in 0..per_writer {
+                        assert!(map.insert_new(Arc::from(format!("w{w}_{i}")), Arc::new(i)));
+                        if i % 3 == 0 {
+                            assert_eq!(
+                                map.update(&format!("fixed_{}", i % 1000), |_| ()),
+                                Some(())
+                            );
+                        }
+                    }
+                })
+            })
+            .collect();
+        // Every fixed id stays reachable while the tables split under it.
+        while !writers.iter().all(|w| w.is_finished()) {
+            for i in (0..1000u64).step_by(7) {
+                assert_eq!(map.get(&format!("fixed_{i}")).as_deref(), Some(&i));
+            }
+        }
+        for w in writers {
+            w.join().unwrap();
+        }
+        let mut seen = 0;
+        map.for_each(|_, _| seen += 1);
+        assert_eq!(seen, 1000 + 2 * per_writer);
+    }
+
+    #[test]
     fn an_empty_map_answers_and_allocates_no_table() {
         let map: IdMap<Arc<u64>> = IdMap::default();
         assert_eq!(map.get("tu_1"), None);
