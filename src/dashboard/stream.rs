@@ -17,10 +17,14 @@
 //! [`FLOOD_WINDOW`] after a write that summed notices up: the first notice
 //! after a quiet spell goes out at once, later ones wait for the window to
 //! end and go out in one write, one frame each up to [`MAX_FRAMES`], else
-//! as one `lagged` frame. So an open page costs a load test one write a
-//! second, whatever the event rate, and the engine never waits for it.
+//! as one `lagged` frame. A write that sums up also turns the key's flood
+//! switch on: the engine then only counts notices (one shared counter,
+//! nothing made or sent), and the stream sums the count up once a second
+//! until a second counts no more than one write would name. So an open
+//! page costs a load test one write a second, whatever the event rate, and
+//! the engine next to nothing.
 
-use crate::engine::{Next, Notice, Subscription};
+use crate::engine::{Hub, Next, Notice, Subscription};
 use crate::json::ObjectWriter;
 use actix_web::web::Bytes;
 use actix_web::HttpResponse;
@@ -161,10 +165,21 @@ fn render(out: &mut Vec<u8>, notice: &Notice) {
 
 struct State {
     subscription: Subscription,
+    /// The key's hub (its flood switch), held apart from the subscription
+    /// so both can be waited on at once.
+    hub: Arc<Hub>,
     heartbeat: tokio::time::Interval,
     hello: bool,
     /// When this stream last wrote notices, and whether it summed them up.
     last_write: Option<(Instant, bool)>,
+}
+
+/// Waits for `due` (`true`), or for the server to stop (`false`).
+async fn until(s: &mut State, due: Instant) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep_until(due) => true,
+        _ = s.subscription.closed.wait_for(|c| *c) => false,
+    }
 }
 
 /// The streaming answer for a subscription.
@@ -172,6 +187,7 @@ pub fn response(subscription: Subscription) -> HttpResponse {
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let state = State {
+        hub: subscription.hub().clone(),
         subscription,
         heartbeat,
         hello: true,
@@ -188,37 +204,70 @@ pub fn response(subscription: Subscription) -> HttpResponse {
             });
             return Some((Ok::<_, Infallible>(hello), s));
         }
-        let mut batch = Batch::default();
-        tokio::select! {
-            next = s.subscription.next() => batch.add(next),
-            _ = s.heartbeat.tick() => return Some((Ok(Bytes::from_static(b": heartbeat\n\n")), s)),
-        }
-        // Within a window of the last write, the rest of the window's
-        // notices are waited for and go out with this one.
-        let due = s
-            .last_write
-            .map(|(t, flooded)| t + if flooded { FLOOD_WINDOW } else { WINDOW });
-        if let Some(due) = due {
-            if !batch.closed && Instant::now() < due {
+        loop {
+            let mut batch = Batch::default();
+            let flooding = s.hub.flooding();
+            if flooding {
+                // Notices are only counted now: wait out the window, then
+                // sum up what was counted.
+                let due = s
+                    .last_write
+                    .map_or_else(Instant::now, |(t, _)| t + FLOOD_WINDOW);
+                if !until(&mut s, due).await {
+                    return None;
+                }
+            } else {
+                let hub = s.hub.clone();
+                // Listening for the switch before looking at it again, so
+                // a flood turned on in between still wakes this stream.
+                let switched = hub.switched();
+                tokio::pin!(switched);
+                switched.as_mut().enable();
+                if hub.flooding() {
+                    continue;
+                }
                 tokio::select! {
-                    _ = tokio::time::sleep_until(due) => {}
-                    _ = s.subscription.closed.wait_for(|c| *c) => batch.closed = true,
+                    next = s.subscription.next() => batch.add(next),
+                    // Another stream of the key turned a flood on.
+                    _ = switched => continue,
+                    _ = s.heartbeat.tick() => {
+                        return Some((Ok(Bytes::from_static(b": heartbeat\n\n")), s));
+                    }
+                }
+                // Within a window of the last write, the rest of the
+                // window's notices are waited for and go out with this one.
+                let due = s
+                    .last_write
+                    .map(|(t, summed)| t + if summed { FLOOD_WINDOW } else { WINDOW });
+                if let Some(due) = due {
+                    if !batch.closed && Instant::now() < due && !until(&mut s, due).await {
+                        return None;
+                    }
                 }
             }
-        }
-        // Bounded: the channel holds at most its backlog, and a reader
-        // behind it is told once how far.
-        while !batch.closed {
-            match s.subscription.try_next() {
-                Some(next) => batch.add(next),
-                None => break,
+            // Bounded: the channel holds at most its backlog, and a reader
+            // behind it is told once how far.
+            while !batch.closed {
+                match s.subscription.try_next() {
+                    Some(next) => batch.add(next),
+                    None => break,
+                }
             }
+            if batch.closed {
+                return None;
+            }
+            let counted = s.subscription.take_counted();
+            batch.skipped = batch.skipped.saturating_add(counted);
+            // A flood goes on while a window counts more notices than one
+            // write names; then the details flow again.
+            let busy = batch.skipped.saturating_add(batch.notices.len() as u64) > MAX_FRAMES as u64;
+            s.hub.set_flooding(busy);
+            if batch.notices.is_empty() && batch.skipped == 0 {
+                continue;
+            }
+            s.last_write = Some((Instant::now(), batch.skipped > 0));
+            return Some((Ok(batch.render()), s));
         }
-        if batch.closed {
-            return None;
-        }
-        s.last_write = Some((Instant::now(), batch.skipped > 0));
-        Some((Ok(batch.render()), s))
     });
     HttpResponse::Ok()
         .content_type("text/event-stream")

@@ -1,6 +1,7 @@
 //! Emitting events: the one place an event is made and logged.
 
-use super::{Engine, Notice};
+use super::watch::event_notice;
+use super::Engine;
 use crate::domain::event::{Cause, Event, EventType, Previous, Snapshot, RETENTION};
 use crate::domain::ids::IdKind;
 use crate::domain::time::{floor_seconds, Millis};
@@ -37,7 +38,7 @@ impl Engine {
         // Made before the object moves into the log, sent once it is there.
         let notice = self
             .watched(account)
-            .then(|| Notice::event(&id, kind, account, &object, created));
+            .then(|| event_notice(&id, kind, account, &object, created));
         account.events.insert(Event {
             id: id.clone(),
             kind,
@@ -50,9 +51,7 @@ impl Engine {
             api_version: self.api_version.clone(),
             pending: targets.iter().map(Target::name).collect(),
         });
-        if let Some(notice) = notice {
-            self.notify(account, || notice);
-        }
+        self.notify(account, || notice);
         self.send_all(account, &id, targets);
         let cutoff = floor_seconds(at.saturating_sub(RETENTION));
         account

@@ -12,10 +12,11 @@ mod transfers;
 mod watch;
 mod webhooks;
 
+pub use crate::store::{Hub, Notice};
 pub use listen::{ListenSession, NewListenSession};
 pub use topups::NewTopup;
 pub use transfers::{FixtureReversal, FixtureTransfer, NewReversal, NewTransfer};
-pub use watch::{Next, Notice, Subscription};
+pub use watch::{Next, Subscription};
 pub use webhooks::{
     Attempt, Delivery, DeliveryParts, EndpointUpdate, GlobalEndpoint, NewEndpoint, Outbox, Target,
 };
@@ -208,6 +209,7 @@ impl Engine {
         let fork = world.fork(id.clone(), clock);
         let (account, fresh) = self.store.insert_or_get(id, fork);
         if fresh {
+            self.attach(&account);
             if let Some(at) = account.jobs.next_due() {
                 self.wake(&account, at);
             }
@@ -270,8 +272,10 @@ impl Engine {
     /// as soon as the requests using it finish.
     pub fn reset(&self, id: &AccountId) {
         if let Some(account) = self.store.remove(id) {
-            self.notify(&account, || Notice::Reset {
-                account: id.connected.clone(),
+            self.notify(&account, || {
+                Some(Notice::Reset {
+                    account: id.connected.clone(),
+                })
             });
         }
         // The key's clock goes with its last account.

@@ -1,20 +1,18 @@
 //! Live notices for watchers (the dashboard's stream): what happened to an
 //! API key's accounts, as it happens. Fed by `emit` (every event), by
 //! recorded delivery attempts and by resets. A key nobody watches costs one
-//! atomic load per notice; a watcher that falls behind skips notices (it is
+//! load per notice; during a flood (a stream turned it on) a notice only
+//! moves a shared counter; a watcher that falls behind skips notices (it is
 //! told how many) and never slows the engine down.
 
 use super::Engine;
 use crate::domain::error::DomainError;
 use crate::domain::event::{EventType, Snapshot};
-use crate::store::{Account, Provider};
+use crate::store::{Account, Hub, Notice, Provider};
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
-
-/// Notices one watcher may fall behind by before it skips some.
-const BACKLOG: usize = 256;
 
 /// Watchers one API key may hold at once.
 pub const MAX_WATCHERS_PER_KEY: usize = 16;
@@ -22,63 +20,35 @@ pub const MAX_WATCHERS_PER_KEY: usize = 16;
 /// Watchers the server holds at once, across keys.
 pub const MAX_WATCHERS: usize = 256;
 
-/// Something that happened to one of a key's accounts.
-#[derive(Debug, Clone)]
-pub enum Notice {
-    /// An event was emitted.
-    Event {
-        id: Arc<str>,
-        kind: EventType,
-        /// The connected account it happened on, if any.
-        account: Option<Arc<str>>,
-        /// What it is about: `topup`, `transfer` or `balance`.
-        object: &'static str,
-        /// The id of that object (`None` for the balance).
-        object_id: Option<Arc<str>>,
-        created: i64,
-    },
-    /// A delivery attempt of one of its events finished.
-    Delivery {
-        event: Arc<str>,
-        account: Option<Arc<str>>,
-        status: Option<u16>,
-        succeeded: bool,
-    },
-    /// The account was put back to its start-up state.
-    Reset { account: Option<Arc<str>> },
-}
-
-impl Notice {
-    /// The notice of an event about `object`.
-    pub(super) fn event(
-        id: &Arc<str>,
-        kind: EventType,
-        account: &Account,
-        object: &Snapshot,
-        created: i64,
-    ) -> Notice {
-        let (name, object_id) = match object {
-            Snapshot::Topup(t) => ("topup", Some(t.id.clone())),
-            Snapshot::Transfer(t) => ("transfer", Some(t.id.clone())),
-            Snapshot::Balance(_) => ("balance", None),
-        };
-        Notice::Event {
-            id: id.clone(),
-            kind,
-            account: account.id.connected.clone(),
-            object: name,
-            object_id,
-            created,
-        }
+/// The notice of an event about `object`.
+pub(super) fn event_notice(
+    id: &Arc<str>,
+    kind: EventType,
+    account: &Account,
+    object: &Snapshot,
+    created: i64,
+) -> Notice {
+    let (name, object_id) = match object {
+        Snapshot::Topup(t) => ("topup", Some(t.id.clone())),
+        Snapshot::Transfer(t) => ("transfer", Some(t.id.clone())),
+        Snapshot::Balance(_) => ("balance", None),
+    };
+    Notice::Event {
+        id: id.clone(),
+        kind,
+        account: account.id.connected.clone(),
+        object: name,
+        object_id,
+        created,
     }
 }
 
-/// Every key's watchers.
+/// Every watched key's hub.
 pub struct Watchers {
-    /// Open subscriptions, so a notice costs one load when there are none.
+    /// Open subscriptions, for the server-wide cap.
     open: AtomicUsize,
-    stripe: DashMap<Box<str>, broadcast::Sender<Arc<Notice>>>,
-    whop: DashMap<Box<str>, broadcast::Sender<Arc<Notice>>>,
+    /// Made when a key is first watched and kept: its accounts hold it.
+    hubs: DashMap<(Provider, Box<str>), Arc<Hub>>,
     /// Becomes `true` when the server stops: every stream ends.
     closed: watch::Sender<bool>,
 }
@@ -87,16 +57,8 @@ impl Watchers {
     pub fn new() -> Self {
         Watchers {
             open: AtomicUsize::new(0),
-            stripe: DashMap::new(),
-            whop: DashMap::new(),
+            hubs: DashMap::new(),
             closed: watch::Sender::new(false),
-        }
-    }
-
-    fn of(&self, provider: Provider) -> &DashMap<Box<str>, broadcast::Sender<Arc<Notice>>> {
-        match provider {
-            Provider::Stripe => &self.stripe,
-            Provider::Whop => &self.whop,
         }
     }
 }
@@ -105,9 +67,10 @@ impl Watchers {
 /// connected accounts'), and whether the server is stopping.
 pub struct Subscription {
     engine: Arc<Engine>,
-    provider: Provider,
-    key: Box<str>,
+    hub: Arc<Hub>,
     receiver: Option<broadcast::Receiver<Arc<Notice>>>,
+    /// The hub's count of notices counted, not sent, when last read.
+    counted: u64,
     pub closed: watch::Receiver<bool>,
 }
 
@@ -138,9 +101,7 @@ impl Subscription {
             _ = self.closed.wait_for(|c| *c) => Next::Closed,
         }
     }
-}
 
-impl Subscription {
     /// The next notice already waiting, without waiting; `None` when
     /// there is none (or the server is stopping).
     pub fn try_next(&mut self) -> Option<Next> {
@@ -152,15 +113,26 @@ impl Subscription {
             Err(broadcast::error::TryRecvError::Closed) => Some(Next::Closed),
         }
     }
+
+    /// The key's hub: its flood switch.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    /// Notices counted during a flood since the last call.
+    pub fn take_counted(&mut self) -> u64 {
+        let now = self.hub.counted();
+        let new = now.saturating_sub(self.counted);
+        self.counted = now;
+        new
+    }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
         drop(self.receiver.take());
-        let w = &self.engine.watchers;
-        w.of(self.provider)
-            .remove_if(&self.key, |_, tx| tx.receiver_count() == 0);
-        w.open.fetch_sub(1, Ordering::AcqRel);
+        self.hub.leave();
+        self.engine.watchers.open.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -173,7 +145,6 @@ impl Engine {
         key: &str,
     ) -> Result<Subscription, DomainError> {
         let w = &self.watchers;
-        let map = w.of(provider);
         let too_many = || {
             DomainError::invalid(format!(
                 "Too many open streams: at most {MAX_WATCHERS_PER_KEY} per key and {MAX_WATCHERS} in all."
@@ -183,43 +154,51 @@ impl Engine {
             w.open.fetch_sub(1, Ordering::AcqRel);
             return Err(too_many());
         }
-        let receiver = {
-            let tx = map
-                .entry(Box::from(key))
-                .or_insert_with(|| broadcast::channel(BACKLOG).0);
-            (tx.receiver_count() < MAX_WATCHERS_PER_KEY).then(|| tx.subscribe())
-        };
-        let Some(receiver) = receiver else {
+        let hub = w
+            .hubs
+            .entry((provider, Box::from(key)))
+            .or_default()
+            .value()
+            .clone();
+        let Some(receiver) = hub.join(MAX_WATCHERS_PER_KEY) else {
             w.open.fetch_sub(1, Ordering::AcqRel);
             return Err(too_many());
         };
+        // The hub is in the map before the accounts are walked, and a new
+        // account looks for it after it is stored (`attach`): one of the
+        // two always sees the other.
+        for account in self.store.of_key(provider, key) {
+            let _ = account.watch.set(hub.clone());
+        }
         Ok(Subscription {
             engine: self.clone(),
-            provider,
-            key: Box::from(key),
+            counted: hub.counted(),
+            hub,
             receiver: Some(receiver),
             closed: w.closed.subscribe(),
         })
     }
 
-    /// Whether anybody watches `account`'s key (one atomic load when
-    /// nobody watches anything).
-    pub(super) fn watched(&self, account: &Account) -> bool {
-        let w = &self.watchers;
-        w.open.load(Ordering::Acquire) != 0
-            && w.of(account.id.provider).contains_key(&*account.id.key)
+    /// Gives a newly stored account its key's hub, if the key is watched.
+    pub(super) fn attach(&self, account: &Account) {
+        let id = &account.id;
+        if let Some(hub) = self.watchers.hubs.get(&(id.provider, id.key.clone())) {
+            let _ = account.watch.set(hub.value().clone());
+        }
     }
 
-    /// Tells the watchers of `account`'s key what happened; `make` runs
-    /// only if somebody watches that key.
-    pub(super) fn notify(&self, account: &Account, make: impl FnOnce() -> Notice) {
-        let w = &self.watchers;
-        if w.open.load(Ordering::Acquire) == 0 {
-            return;
-        }
-        if let Some(tx) = w.of(account.id.provider).get(&*account.id.key) {
-            // No receiver left is no error: the notice is nobody's.
-            let _ = tx.send(Arc::new(make()));
+    /// Whether somebody watches `account`'s key and wants each notice
+    /// (one load when nobody ever watched it).
+    pub(super) fn watched(&self, account: &Account) -> bool {
+        account.watch.get().is_some_and(|h| h.wants_details())
+    }
+
+    /// Tells the watchers of `account`'s key what happened: `make` gives
+    /// the notice made when [`Engine::watched`] said so, and runs only if
+    /// they want the details (during a flood, only a shared counter moves).
+    pub(super) fn notify(&self, account: &Account, make: impl FnOnce() -> Option<Notice>) {
+        if let Some(hub) = account.watch.get() {
+            hub.tell(make);
         }
     }
 

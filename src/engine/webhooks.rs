@@ -289,9 +289,7 @@ impl Engine {
                 log.pop_front();
             }
         }
-        if let Some(notice) = notice {
-            self.notify(account, || notice);
-        }
+        self.notify(account, || notice);
         self.attempts_made.fetch_add(1, Ordering::AcqRel);
         self.attempted.notify_waiters();
     }

@@ -3,6 +3,7 @@
 
 use super::collection::{Collection, IndexKey, Keys, Record, SortKey};
 use super::idempotency::IdempotencyKeys;
+use super::watch::Hub;
 use crate::domain::balance_transaction::BalanceTransaction;
 use crate::domain::event::Event;
 use crate::domain::ledger::{Balance, Ledger};
@@ -14,7 +15,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// Who an account belongs to: an API key, and optionally one of its
 /// connected accounts. Structured, never a joined string, so no spelling
@@ -255,6 +256,8 @@ pub struct Account {
     /// an API key's account and its connected accounts, and moved only by
     /// their own advances.
     pub clock_offset: Arc<AtomicI64>,
+    /// The key's watchers, once a stream has opened on the key.
+    pub watch: OnceLock<Arc<Hub>>,
 }
 
 impl Account {
@@ -272,6 +275,7 @@ impl Account {
             webhook_endpoints: Collection::default(),
             deliveries: Mutex::default(),
             clock_offset: Arc::default(),
+            watch: OnceLock::new(),
         }
     }
 
@@ -303,6 +307,7 @@ impl Account {
             webhook_endpoints: Collection::default(),
             deliveries: Mutex::default(),
             clock_offset,
+            watch: OnceLock::new(),
         }
         // `guard` is released here, after every copy.
     }

@@ -5,6 +5,7 @@ mod account;
 mod collection;
 mod id_map;
 mod idempotency;
+mod watch;
 
 pub use account::{
     keys, Account, AccountId, Attempt, Delivery, Job, JobsGuard, Provider, Resource, Target,
@@ -12,6 +13,7 @@ pub use account::{
 };
 pub use collection::IndexKey;
 pub use idempotency::{Begin, IdempotencyKeys, Refusal, Saved};
+pub use watch::{Hub, Notice};
 
 use collection::Hasher;
 use dashmap::DashMap;
