@@ -172,6 +172,11 @@ struct State {
     hello: bool,
     /// When this stream last wrote notices, and whether it summed them up.
     last_write: Option<(Instant, bool)>,
+    /// Since when this stream has seen the key's flood switch on.
+    flood_since: Option<Instant>,
+    /// When to look at the count once more after the switch went off (a
+    /// notice the engine counted just as it went off).
+    recheck: Option<Instant>,
 }
 
 /// Waits for `due` (`true`), or for the server to stop (`false`).
@@ -192,6 +197,8 @@ pub fn response(subscription: Subscription) -> HttpResponse {
         heartbeat,
         hello: true,
         last_write: None,
+        flood_since: None,
+        recheck: None,
     };
     let body = futures_util::stream::unfold(state, |mut s| async move {
         if s.hello {
@@ -208,15 +215,16 @@ pub fn response(subscription: Subscription) -> HttpResponse {
             let mut batch = Batch::default();
             let flooding = s.hub.flooding();
             if flooding {
-                // Notices are only counted now: wait out the window, then
+                // Notices are only counted now: wait out a whole window of
+                // this stream's own (it may have joined mid-flood), then
                 // sum up what was counted.
-                let due = s
-                    .last_write
-                    .map_or_else(Instant::now, |(t, _)| t + FLOOD_WINDOW);
+                let since = *s.flood_since.get_or_insert_with(Instant::now);
+                let due = s.last_write.map_or(since, |(t, _)| t.max(since)) + FLOOD_WINDOW;
                 if !until(&mut s, due).await {
                     return None;
                 }
             } else {
+                s.flood_since = None;
                 let hub = s.hub.clone();
                 // Listening for the switch before looking at it again, so
                 // a flood turned on in between still wakes this stream.
@@ -226,11 +234,24 @@ pub fn response(subscription: Subscription) -> HttpResponse {
                 if hub.flooding() {
                     continue;
                 }
+                let recheck = s.recheck;
+                let recheck_at = recheck.unwrap_or_else(Instant::now);
                 tokio::select! {
                     next = s.subscription.next() => batch.add(next),
                     // Another stream of the key turned a flood on.
                     _ = switched => continue,
+                    // The count once more, just after a flood ended.
+                    _ = tokio::time::sleep_until(recheck_at), if recheck.is_some() => {
+                        s.recheck = None;
+                    }
                     _ = s.heartbeat.tick() => {
+                        // A count that nothing else woke this stream for.
+                        let counted = s.subscription.take_counted();
+                        if counted > 0 {
+                            batch.skipped = counted;
+                            s.last_write = Some((Instant::now(), true));
+                            return Some((Ok(batch.render()), s));
+                        }
                         return Some((Ok(Bytes::from_static(b": heartbeat\n\n")), s));
                     }
                 }
@@ -260,7 +281,11 @@ pub fn response(subscription: Subscription) -> HttpResponse {
             batch.skipped = batch.skipped.saturating_add(counted);
             // A flood goes on while a window counts more notices than one
             // write names; then the details flow again.
-            let busy = batch.skipped.saturating_add(batch.notices.len() as u64) > MAX_FRAMES as u64;
+            let total = batch.skipped.saturating_add(batch.notices.len() as u64);
+            let busy = total > MAX_FRAMES as u64;
+            if flooding && !busy {
+                s.recheck = Some(Instant::now() + WINDOW);
+            }
             s.hub.set_flooding(busy);
             if batch.notices.is_empty() && batch.skipped == 0 {
                 continue;

@@ -207,6 +207,9 @@ impl Engine {
         self.sync_if_due(world, self.clock.now());
         // Copied before the store is locked; a racing first write wins.
         let fork = world.fork(id.clone(), clock);
+        // Before the account is stored (nobody reaches it without its hub)
+        // and after (a stream that opened in between).
+        self.attach(&fork);
         let (account, fresh) = self.store.insert_or_get(id, fork);
         if fresh {
             self.attach(&account);

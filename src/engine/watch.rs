@@ -47,7 +47,9 @@ pub(super) fn event_notice(
 pub struct Watchers {
     /// Open subscriptions, for the server-wide cap.
     open: AtomicUsize,
-    /// Made when a key is first watched and kept: its accounts hold it.
+    /// The hubs of the keys watched now. A hub leaves the map with its
+    /// key's last stream; the key's accounts keep theirs, and the next
+    /// stream on the key takes it up again.
     hubs: DashMap<(Provider, Box<str>), Arc<Hub>>,
     /// Becomes `true` when the server stops: every stream ends.
     closed: watch::Sender<bool>,
@@ -67,6 +69,7 @@ impl Watchers {
 /// connected accounts'), and whether the server is stopping.
 pub struct Subscription {
     engine: Arc<Engine>,
+    key: (Provider, Box<str>),
     hub: Arc<Hub>,
     receiver: Option<broadcast::Receiver<Arc<Notice>>>,
     /// The hub's count of notices counted, not sent, when last read.
@@ -131,8 +134,13 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         drop(self.receiver.take());
-        self.hub.leave();
-        self.engine.watchers.open.fetch_sub(1, Ordering::AcqRel);
+        let w = &self.engine.watchers;
+        if self.hub.leave() {
+            w.hubs.remove_if(&self.key, |_, h| {
+                Arc::ptr_eq(h, &self.hub) && h.streams() == 0
+            });
+        }
+        w.open.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -154,25 +162,40 @@ impl Engine {
             w.open.fetch_sub(1, Ordering::AcqRel);
             return Err(too_many());
         }
+        let map_key = (provider, Box::<str>::from(key));
+        // Under the map's entry: the hub the key's accounts already hold
+        // (from an earlier stream), else a new one, given to every account
+        // of the key. A new account looks for the hub in the map before
+        // and after it is stored (`attach`), so one of the two always
+        // sees the other.
         let hub = w
             .hubs
-            .entry((provider, Box::from(key)))
-            .or_default()
+            .entry(map_key.clone())
+            .or_insert_with(|| {
+                let accounts = self.store.of_key(provider, key);
+                let hub = accounts
+                    .iter()
+                    .find_map(|a| a.watch.get().cloned())
+                    .unwrap_or_default();
+                for account in &accounts {
+                    let _ = account.watch.set(hub.clone());
+                }
+                hub
+            })
             .value()
             .clone();
-        let Some(receiver) = hub.join(MAX_WATCHERS_PER_KEY) else {
+        let Some((receiver, counted)) = hub.join(MAX_WATCHERS_PER_KEY) else {
+            if hub.streams() == 0 {
+                w.hubs
+                    .remove_if(&map_key, |_, h| Arc::ptr_eq(h, &hub) && h.streams() == 0);
+            }
             w.open.fetch_sub(1, Ordering::AcqRel);
             return Err(too_many());
         };
-        // The hub is in the map before the accounts are walked, and a new
-        // account looks for it after it is stored (`attach`): one of the
-        // two always sees the other.
-        for account in self.store.of_key(provider, key) {
-            let _ = account.watch.set(hub.clone());
-        }
         Ok(Subscription {
             engine: self.clone(),
-            counted: hub.counted(),
+            key: map_key,
+            counted,
             hub,
             receiver: Some(receiver),
             closed: w.closed.subscribe(),

@@ -90,22 +90,35 @@ impl Hub {
         self.counted.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A new stream's receiver, or `None` past `max` streams on the key.
-    pub fn join(&self, max: usize) -> Option<broadcast::Receiver<Arc<Notice>>> {
+    /// A new stream's receiver and the count of notices counted so far
+    /// (taken just before it starts receiving), or `None` past `max`
+    /// streams on the key.
+    pub fn join(&self, max: usize) -> Option<(broadcast::Receiver<Arc<Notice>>, u64)> {
         let joined = self
             .streams
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
             })
             .is_ok();
-        joined.then(|| self.tx.subscribe())
+        joined.then(|| {
+            let counted = self.counted();
+            (self.tx.subscribe(), counted)
+        })
     }
 
-    /// A stream went away; the last one turns a flood off.
-    pub fn leave(&self) {
-        if self.streams.fetch_sub(1, Ordering::AcqRel) == 1 {
+    /// A stream went away; the last one turns a flood off. Returns whether
+    /// no stream is left.
+    pub fn leave(&self) -> bool {
+        let last = self.streams.fetch_sub(1, Ordering::AcqRel) == 1;
+        if last {
             self.set_flooding(false);
         }
+        last
+    }
+
+    /// Streams open on the key.
+    pub fn streams(&self) -> usize {
+        self.streams.load(Ordering::Acquire)
     }
 
     pub fn flooding(&self) -> bool {
@@ -142,7 +155,7 @@ mod tests {
         let hub = Hub::default();
         hub.tell(reset); // nobody watches: nothing at all
         assert_eq!(hub.counted(), 0);
-        let mut rx = hub.join(2).expect("room");
+        let (mut rx, _) = hub.join(2).expect("room");
         assert!(hub.wants_details());
         hub.tell(reset);
         assert!(rx.try_recv().is_ok(), "sent while quiet");
@@ -161,9 +174,9 @@ mod tests {
         let _second = hub.join(2).expect("room");
         assert!(hub.join(2).is_none(), "full");
         hub.set_flooding(true);
-        hub.leave();
+        assert!(!hub.leave());
         assert!(hub.flooding());
-        hub.leave();
+        assert!(hub.leave(), "the last one");
         assert!(!hub.flooding());
     }
 }

@@ -307,7 +307,7 @@ async fn a_burst_is_summed_up_not_sent_frame_by_frame() {
     assert!(summed > 0, "a burst this fast is summed up");
     assert!(
         accounts.iter().all(|a| a == "acct_1Burst"),
-        "only the key's own accounts are named: {accounts:?}"
+        "only the key's connected account is named: {accounts:?}"
     );
 
     // Quiet again: once the flood is over (a window that counts a few
@@ -325,6 +325,35 @@ async fn a_burst_is_summed_up_not_sent_frame_by_frame() {
         }
         assert_eq!((name.as_str(), &e["skipped"]), ("lagged", &json!(1)), "{e}");
         assert!(attempt < 1, "the flood never ended");
+    }
+}
+
+#[tokio::test]
+async fn a_stream_opened_late_or_again_hears_the_accounts_already_there() {
+    let app = TestApp::spawn().await;
+    // The key's accounts exist before any stream opens on it.
+    app.create_amount(100).await;
+    app.create_on("acct_1Before", "amount=100&currency=usd").await;
+    for round in 0..2 {
+        // The second round opens after the first stream has closed: the
+        // accounts keep their hub and the new stream takes it up.
+        let mut s = Stream::open(&app, "/v1/test_helpers/stream", &app.key).await;
+        let own = app.create_amount(200).await;
+        let (_, e) = s.next().await.expect("the key's own account");
+        assert_eq!(e["object_id"], own["id"], "round {round}");
+        let connected = app
+            .create_on("acct_1Before", "amount=200&currency=usd")
+            .await;
+        let (_, e) = s.next().await.expect("its connected account");
+        assert_eq!(e["object_id"], connected["id"], "round {round}");
+        assert_eq!(e["account"], "acct_1Before");
+        // A reset account starts afresh and is still heard.
+        app.post("/v1/test_helpers/reset", "").await.ok();
+        let (name, _) = s.next().await.expect("the reset");
+        assert_eq!(name, "reset");
+        let again = app.create_amount(300).await;
+        let (_, e) = s.next().await.expect("the account made anew");
+        assert_eq!(e["object_id"], again["id"], "round {round}");
     }
 }
 
