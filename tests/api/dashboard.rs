@@ -333,7 +333,8 @@ async fn a_stream_opened_late_or_again_hears_the_accounts_already_there() {
     let app = TestApp::spawn().await;
     // The key's accounts exist before any stream opens on it.
     app.create_amount(100).await;
-    app.create_on("acct_1Before", "amount=100&currency=usd").await;
+    app.create_on("acct_1Before", "amount=100&currency=usd")
+        .await;
     for round in 0..2 {
         // The second round opens after the first stream has closed: the
         // accounts keep their hub and the new stream takes it up.
