@@ -7,11 +7,12 @@
 //! Frames: `hello` once; `event` (an event was emitted: `id`, `type`,
 //! `account`, `object`, `object_id`, `created`); `delivery` (an attempt
 //! finished: `event`, `account`, `status`, `succeeded`); `reset` (`account`);
-//! `lagged` (`skipped`, `accounts`: that many notices are summed up instead
-//! of sent, and the reader should re-fetch what it shows; `accounts` names
-//! up to 16 of the connected accounts among the notices the stream read,
-//! not those it fell too far behind to read); a `: heartbeat` comment every
-//! [`HEARTBEAT`]. The stream ends when the server stops.
+//! `lagged` (`skipped`: that many notices are summed up instead of sent,
+//! and the reader should re-fetch what it shows; `counted`: how many of
+//! them the engine only counted, its flood switch on; `accounts`: up to 16
+//! of the connected accounts among the notices the stream read); a
+//! `: heartbeat` comment every [`HEARTBEAT`]. The stream ends when the
+//! server stops.
 //!
 //! A stream writes at most once per [`WINDOW`], or once per
 //! [`FLOOD_WINDOW`] after a write that summed notices up: the first notice
@@ -87,6 +88,8 @@ fn account_of(notice: &Notice) -> Option<&Arc<str>> {
 struct Batch {
     notices: Vec<Arc<Notice>>,
     skipped: u64,
+    /// Of those, how many the engine only counted (the flood switch was on).
+    counted: u64,
     accounts: Vec<Arc<str>>,
     closed: bool,
 }
@@ -122,6 +125,7 @@ impl Batch {
             let total = self.skipped.saturating_add(self.notices.len() as u64);
             frame(&mut out, "lagged", |w| {
                 w.int("skipped", total.min(i64::MAX as u64) as i64);
+                w.int("counted", self.counted.min(i64::MAX as u64) as i64);
                 w.str_array("accounts", self.accounts.iter().map(|a| &**a));
             });
         }
@@ -249,6 +253,7 @@ pub fn response(subscription: Subscription) -> HttpResponse {
                         let counted = s.subscription.take_counted();
                         if counted > 0 {
                             batch.skipped = counted;
+                            batch.counted = counted;
                             s.last_write = Some((Instant::now(), true));
                             return Some((Ok(batch.render()), s));
                         }
@@ -279,6 +284,7 @@ pub fn response(subscription: Subscription) -> HttpResponse {
             }
             let counted = s.subscription.take_counted();
             batch.skipped = batch.skipped.saturating_add(counted);
+            batch.counted = counted;
             // A flood goes on while a window counts more notices than one
             // write names; then the details flow again.
             let total = batch.skipped.saturating_add(batch.notices.len() as u64);

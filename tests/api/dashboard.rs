@@ -277,6 +277,7 @@ async fn a_burst_is_summed_up_not_sent_frame_by_frame() {
     // during the flood notices are only counted), in at most 32 frames per
     // 100 ms window.
     let (mut heard, mut frames, mut summed, mut accounts) = (0u64, 0usize, 0, Vec::new());
+    let mut counted = 0u64;
     while heard < N as u64 {
         let (name, data) = s.next().await.expect("the burst's frames");
         frames += 1;
@@ -291,6 +292,8 @@ async fn a_burst_is_summed_up_not_sent_frame_by_frame() {
             "lagged" => {
                 summed += 1;
                 heard += data["skipped"].as_u64().expect("a count");
+                counted += data["counted"].as_u64().expect("a count");
+                assert!(data["counted"].as_u64() <= data["skipped"].as_u64());
                 for a in data["accounts"].as_array().expect("accounts") {
                     accounts.push(a.as_str().unwrap().to_string());
                 }
@@ -305,6 +308,10 @@ async fn a_burst_is_summed_up_not_sent_frame_by_frame() {
         "{frames} frames for {N} notices in {windows} windows: the stream did not coalesce"
     );
     assert!(summed > 0, "a burst this fast is summed up");
+    assert!(
+        counted > 0,
+        "the flood switch turned on: the engine only counted some"
+    );
     assert!(
         accounts.iter().all(|a| a == "acct_1Burst"),
         "only the key's connected account is named: {accounts:?}"
