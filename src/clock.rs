@@ -58,6 +58,14 @@ impl Clock {
         }
     }
 
+    /// Moves a manual clock up to `at`, never back (as a state file left
+    /// it); a real clock reads the wall.
+    pub fn restore(&self, at: Millis) {
+        if self.mode == ClockMode::Manual {
+            self.manual.fetch_max(at, Ordering::AcqRel);
+        }
+    }
+
     /// Moves a manual clock forward; `None` on a real clock.
     pub fn advance(&self, by: Millis) -> Option<Millis> {
         match self.mode {

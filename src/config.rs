@@ -76,6 +76,12 @@ pub struct Config {
     pub whop_webhook_secret: Option<String>,
     /// Whether `GET /dashboard` is served, and to whom.
     pub dashboard: DashboardMode,
+    /// Where the state is kept across restarts (`--state-file`); `None`
+    /// keeps it in memory only.
+    pub state_file: Option<PathBuf>,
+    /// Journal bytes after which a snapshot is written (at least the
+    /// snapshot's own size).
+    pub state_journal_limit: u64,
 }
 
 /// Whether the dashboard is served, and to whom.
@@ -114,6 +120,8 @@ impl Default for Config {
             body_timeout: Duration::from_secs(10),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_timeout: Duration::from_secs(10),
+            state_file: None,
+            state_journal_limit: crate::persist::DEFAULT_JOURNAL_LIMIT,
             webhooks: Vec::new(),
             forward_to: None,
             webhook_secret: None,
@@ -214,6 +222,17 @@ pub struct Cli {
     #[arg(long, env = "TOPUPS_MOCK_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|n| n as usize))]
     pub max_connections: usize,
+    /// Keep the state (every account, object, event, webhook endpoint,
+    /// idempotent answer and clock) in this file and its journal
+    /// (`PATH.journal`), restored on start. A crash loses no answered
+    /// request. A file that cannot be read whole stops start-up.
+    #[arg(long, env = "TOPUPS_MOCK_STATE_FILE")]
+    pub state_file: Option<PathBuf>,
+    /// With --state-file: journal bytes after which a snapshot is written
+    /// (at least the snapshot's own size).
+    #[arg(long, env = "TOPUPS_MOCK_STATE_JOURNAL_LIMIT", default_value_t = crate::persist::DEFAULT_JOURNAL_LIMIT,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub state_journal_limit: u64,
     /// On SIGTERM or Ctrl-C: how long to finish in-flight requests before
     /// exiting.
     #[arg(long, env = "TOPUPS_MOCK_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = duration_arg)]
@@ -302,6 +321,8 @@ impl Cli {
             body_timeout: self.body_timeout,
             max_connections: self.max_connections,
             shutdown_timeout: self.shutdown_timeout,
+            state_file: self.state_file,
+            state_journal_limit: self.state_journal_limit,
             webhooks: self.webhooks,
             forward_to: self.forward_to,
             webhook_secret: self.webhook_secret,

@@ -67,6 +67,7 @@ mod faults;
 mod fixtures;
 mod http_body;
 mod json;
+mod persist;
 mod scenario;
 mod scheduler;
 mod server;

@@ -12,7 +12,7 @@ use crate::store::Provider;
 use crate::stripe::{self, AppState};
 use crate::stripe::{Deliveries, Dispatcher, ListenHub};
 use crate::{clock, fixtures, scenario, whop};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -147,6 +147,10 @@ impl Server {
             webhooks,
             webhook_retries: config.webhook_retries,
         }));
+        if let Some(path) = &config.state_file {
+            crate::persist::open(&engine, path, config.state_journal_limit).map_err(invalid)?;
+        }
+        let persisting = config.state_file.is_some();
         let listen = ListenHub::new(&engine);
         engine.set_outbox(Arc::new(Deliveries {
             http: Dispatcher::new(
@@ -182,6 +186,7 @@ impl Server {
                 .configure(whop::routes)
                 .configure(stripe::routes)
                 .default_service(web::to(stripe::not_found))
+                .wrap(Condition::new(persisting, from_fn(crate::persist::durable)))
                 .wrap(from_fn(stripe::stripe_headers))
         })
         .workers(workers)
@@ -262,14 +267,27 @@ impl ServerHandle {
             let _ = task.await;
         }
         self.scheduler.abort();
+        self.save();
+    }
+
+    /// With `--state-file`: writes the state as one snapshot and stops
+    /// journaling (after the server has stopped serving).
+    fn save(&self) {
+        if let Err(e) = crate::persist::close(&self.engine) {
+            log::error!("cannot write the state file: {e}");
+            eprintln!("topups-mock: cannot write the state file: {e}");
+        }
     }
 
     /// Serves until the server stops (for the binary).
     pub async fn wait(mut self) -> std::io::Result<()> {
-        match self.task.take() {
+        let result = match self.task.take() {
             Some(task) => task.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
             None => Ok(()),
-        }
+        };
+        self.scheduler.abort();
+        self.save();
+        result
     }
 
     /// Asks the server to stop gracefully (e.g. on Ctrl-C); call

@@ -3,10 +3,11 @@
 use super::currency::Currency;
 use super::error::DomainError;
 use super::time::Millis;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The balance transaction types the mock creates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TxnType {
     Topup,
     TopupReversal,
@@ -116,7 +117,7 @@ pub fn parse_type_filter(raw: &str) -> Result<Option<TxnType>, DomainError> {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BalanceTransaction {
     pub id: Arc<str>,
     pub kind: TxnType,

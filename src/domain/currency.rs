@@ -1,7 +1,7 @@
 //! Three-letter ISO currency codes that Stripe supports.
 
 use super::error::DomainError;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 /// Stripe's supported presentment currencies, lowercase. Limited to codes
@@ -120,6 +120,14 @@ impl fmt::Display for Currency {
 impl Serialize for Currency {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
+    }
+}
+
+/// Read back from a state file: any currency either provider accepts.
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Currency::parse_whop(&raw, "currency").map_err(|e| serde::de::Error::custom(e.message))
     }
 }
 

@@ -5,13 +5,14 @@ use super::ledger::Balance;
 use super::time::Millis;
 use super::topup::Topup;
 use super::transfer::Transfer;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// How long events are kept (and listed), as Stripe keeps them.
 pub const RETENTION: Millis = 30 * 24 * 60 * 60 * 1000;
 
 /// The event types the mock emits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EventType {
     TopupCreated,
     TopupSucceeded,
@@ -117,7 +118,7 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 /// The object an event carries, frozen at the event's moment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Snapshot {
     /// Shared with the stored top-up until it next changes (the store
     /// copies on write), so a snapshot costs nothing until then.
@@ -128,7 +129,7 @@ pub enum Snapshot {
 
 /// `data.previous_attributes` of an `*.updated` event: the values the
 /// changed fields had before.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Previous {
     /// `Some(old)` if the description changed.
     pub description: Option<Option<String>>,
@@ -145,7 +146,7 @@ impl Previous {
 
 /// The request that caused a change; empty for automatic ones
 /// (settlement, funds becoming available).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cause {
     pub request_id: Option<Box<str>>,
     pub idempotency_key: Option<Box<str>>,
@@ -165,7 +166,7 @@ impl Cause {
     };
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
     pub id: Arc<str>,
     pub kind: EventType,

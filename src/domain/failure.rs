@@ -1,7 +1,9 @@
 //! Why a top-up failed: Stripe's bank-return codes for top-ups.
 
 /// Why a top-up failed: Stripe's bank-return codes for top-ups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum FailureCode {
     AccountClosed,
     CouldNotProcess,

@@ -133,6 +133,26 @@ impl IdGenerator {
         (n, draw(kind.prefix(), stream, n, kind.len()))
     }
 
+    /// Every kind's counter, then the request counter: what a state file
+    /// keeps so that ids drawn after a restart are new.
+    pub fn counters(&self) -> (Vec<u64>, u64) {
+        (
+            self.counters
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .collect(),
+            self.requests.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Moves the counters up to `ids` and `requests` (never back).
+    pub fn restore(&self, ids: &[u64], requests: u64) {
+        for (c, n) in self.counters.iter().zip(ids) {
+            c.fetch_max(*n, Ordering::Relaxed);
+        }
+        self.requests.fetch_max(requests, Ordering::Relaxed);
+    }
+
     /// `req_` + 14 alphanumerics, as Stripe's request ids. Made on every
     /// request, so drawn straight from the stream without allocating.
     pub fn request(&self) -> [u8; 18] {

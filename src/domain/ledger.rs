@@ -4,6 +4,7 @@
 
 use super::currency::Currency;
 use super::time::Millis;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// How long after maturing an entry is still kept.
@@ -18,7 +19,7 @@ pub struct Ledger {
 }
 
 /// The balance at one moment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balance {
     pub available: BTreeMap<Currency, i64>,
     pub pending: BTreeMap<Currency, i64>,
@@ -43,6 +44,24 @@ impl Ledger {
             .split_off(&(now.saturating_sub(FORGET_AFTER).saturating_add(1), 0));
         self.maturing = keep;
         if available_at > now {
+            self.maturing
+                .insert((available_at, seq), (currency, amount));
+        }
+    }
+
+    /// Books a transaction read back from a state file, in booking order:
+    /// as [`Ledger::record`], keeping what matured within the last day so
+    /// that reads of moments before `now` stay exact.
+    pub fn restore(
+        &mut self,
+        currency: Currency,
+        amount: i64,
+        available_at: Millis,
+        seq: u64,
+        now: Millis,
+    ) {
+        *self.totals.entry(currency).or_default() += amount;
+        if available_at > now.saturating_sub(FORGET_AFTER) {
             self.maturing
                 .insert((available_at, seq), (currency, amount));
         }

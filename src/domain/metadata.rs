@@ -2,7 +2,7 @@
 //! most 500, no brackets in keys.
 
 use super::error::DomainError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const MAX_KEYS: usize = 50;
@@ -10,7 +10,7 @@ pub const MAX_KEY_CHARS: usize = 40;
 pub const MAX_VALUE_CHARS: usize = 500;
 
 /// Stored metadata. Keys are kept sorted, which is how they serialize.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Metadata(BTreeMap<String, String>);
 

@@ -12,10 +12,11 @@ use super::error::DomainError;
 use super::failure::FailureCode;
 use super::metadata::Metadata;
 use super::time::{ceil_seconds, Millis};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TopupStatus {
     Pending,
     Succeeded,
@@ -65,7 +66,7 @@ impl fmt::Display for TopupStatus {
 }
 
 /// What a pending top-up will become when it settles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Outcome {
     Succeed,
     Fail(FailureCode),
@@ -152,7 +153,7 @@ impl From<IllegalTransition> for DomainError {
 
 /// A top-up as stored. Fields are public to the crate; the API only ever
 /// changes `status` through [`Topup::transition`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Topup {
     pub id: Arc<str>,
     pub amount: Amount,

@@ -8,11 +8,12 @@ use super::amount::Amount;
 use super::currency::Currency;
 use super::error::{DomainError, ErrorCode};
 use super::metadata::Metadata;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Which balance a transfer draws on. Stripe splits the balance by source
 /// type; the mock keeps one balance per currency and records the choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum SourceType {
     BankAccount,
     #[default]
@@ -69,7 +70,7 @@ pub fn balance_insufficient() -> DomainError {
     .with_code(ErrorCode::BalanceInsufficient)
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Transfer {
     pub id: Arc<str>,
     pub amount: Amount,
@@ -132,7 +133,7 @@ impl Transfer {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TransferReversal {
     pub id: Arc<str>,
     pub amount: i64,

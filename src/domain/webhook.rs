@@ -4,10 +4,11 @@ use super::error::DomainError;
 use super::event::EventType;
 use super::event_types::ENABLED_EVENTS;
 use super::metadata::Metadata;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// A registered endpoint.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WebhookEndpoint {
     pub id: Arc<str>,
     pub url: Url,
@@ -39,7 +40,7 @@ impl WebhookEndpoint {
 }
 
 /// An endpoint URL: `http` or `https`, with a host.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Url(Box<str>);
 
 impl Url {

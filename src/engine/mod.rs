@@ -7,6 +7,7 @@
 mod balance;
 mod events;
 mod listen;
+mod restore;
 mod topups;
 mod transfers;
 mod watch;
@@ -27,6 +28,7 @@ use crate::domain::ids::{IdGenerator, IdKind};
 use crate::domain::planner::{Plan, Planner, Subject};
 use crate::domain::time::Millis;
 use crate::domain::topup::{Outcome, Topup, TopupStatus};
+use crate::persist::{Journal, Op};
 use crate::scheduler::Scheduler;
 use crate::store::{Account, AccountId, Job, JobsGuard, Provider, Store};
 use dashmap::DashMap;
@@ -97,6 +99,8 @@ pub struct Engine {
     listen: listen::Listeners,
     /// Live notices for the dashboard's streams.
     watchers: watch::Watchers,
+    /// Where changes are journaled, with `--state-file`.
+    journal: OnceLock<Arc<Journal>>,
 }
 
 /// Jobs that a change queued for later, pushed once the object's lock is
@@ -132,6 +136,7 @@ impl Engine {
             attempted: Notify::new(),
             listen: listen::Listeners::new(config.seed),
             watchers: watch::Watchers::new(),
+            journal: OnceLock::new(),
         };
         let now = engine.clock.now();
         let template = Arc::new(engine.seeded(template_id, &config.fixtures, now));
@@ -210,7 +215,18 @@ impl Engine {
         // Before the account is stored (nobody reaches it without its hub)
         // and after (a stream that opened in between).
         self.attach(&fork);
-        let (account, fresh) = self.store.insert_or_get(id, fork);
+        let (account, fresh) = self.store.insert_or_get(id, fork, |account| {
+            // Journaled whole, before anyone can change it.
+            if let Some(journal) = self.journal() {
+                let sink = journal.sink();
+                let acct = sink.acct();
+                account.journal_into(sink);
+                let _ = account.dump(acct, &mut |op| {
+                    journal.append(op.clone());
+                    Ok(())
+                });
+            }
+        });
         if fresh {
             self.attach(&account);
             if let Some(at) = account.jobs.next_due() {
@@ -264,6 +280,13 @@ impl Engine {
         let _ = account
             .clock_offset
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, step);
+        if let Some(journal) = self.journal() {
+            journal.append(Op::KeyClock {
+                provider: id.provider,
+                key: id.key.clone(),
+                offset: account.offset(),
+            });
+        }
         let mut settled = 0;
         for a in self.store.of_key(id.provider, &id.key) {
             settled += self.sync(&a, self.now_of(&a));
@@ -274,7 +297,12 @@ impl Engine {
     /// Puts an account back to its start-up state; its memory is freed
     /// as soon as the requests using it finish.
     pub fn reset(&self, id: &AccountId) {
-        if let Some(account) = self.store.remove(id) {
+        let forget = |account: &Arc<Account>| {
+            if let Some(sink) = account.sink() {
+                sink.append(Op::Forget { acct: sink.acct() });
+            }
+        };
+        if let Some(account) = self.store.remove(id, forget) {
             self.notify(&account, || {
                 Some(Notice::Reset {
                     account: id.connected.clone(),
@@ -343,6 +371,9 @@ impl Engine {
     /// settled; `None` on a real clock.
     pub fn advance(&self, by: Millis) -> Option<usize> {
         let now = self.clock.advance(by)?;
+        if let Some(journal) = self.journal() {
+            journal.append(Op::ServerClock { at: now });
+        }
         let mut settled = self.sync(&self.template, now);
         for account in self.store.all() {
             settled += self.sync(&account, self.now_of(&account));

@@ -282,13 +282,7 @@ impl Engine {
             status: attempt.status,
             succeeded: attempt.succeeded(),
         });
-        {
-            let mut log = account.deliveries();
-            log.push_back(attempt);
-            while log.len() > MAX_ATTEMPTS_KEPT {
-                log.pop_front();
-            }
-        }
+        account.log_attempt(attempt, MAX_ATTEMPTS_KEPT);
         self.notify(account, || notice);
         self.attempts_made.fetch_add(1, Ordering::AcqRel);
         self.attempted.notify_waiters();

@@ -11,16 +11,19 @@ use crate::domain::time::Millis;
 use crate::domain::topup::Topup;
 use crate::domain::transfer::{Transfer, TransferReversal};
 use crate::domain::webhook::WebhookEndpoint;
+use crate::persist::{Op, Sink};
+use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::io;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// Who an account belongs to: an API key, and optionally one of its
 /// connected accounts. Structured, never a joined string, so no spelling
 /// of a key can name another key's account.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AccountId {
     pub key: Box<str>,
     pub connected: Option<Arc<str>>,
@@ -40,7 +43,7 @@ impl AccountId {
 }
 
 /// The API an account is reached through.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Provider {
     #[default]
     Stripe,
@@ -54,7 +57,7 @@ pub trait Resource: Record + Clone {
 }
 
 /// Where an event is delivered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Target {
     /// A registered endpoint, held by `owner` (the event's account, or its
     /// platform for a `connect` endpoint).
@@ -79,7 +82,7 @@ impl Target {
 }
 
 /// One attempt to make.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     pub account: AccountId,
     pub event: Arc<str>,
@@ -92,7 +95,7 @@ pub struct Delivery {
 pub const RESPONSE_EXCERPT: usize = 256;
 
 /// What happened to one attempt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Attempt {
     pub delivery: Delivery,
     /// The endpoint's URL when it was sent.
@@ -258,6 +261,11 @@ pub struct Account {
     pub clock_offset: Arc<AtomicI64>,
     /// The key's watchers, once a stream has opened on the key.
     pub watch: OnceLock<Arc<Hub>>,
+    /// Where its changes are journaled, with `--state-file`.
+    sink: OnceLock<Sink>,
+    /// Delivery attempts logged since the account was made (the log keeps
+    /// the latest): numbers them in the journal.
+    attempts_logged: AtomicU64,
 }
 
 impl Account {
@@ -276,6 +284,16 @@ impl Account {
             deliveries: Mutex::default(),
             clock_offset: Arc::default(),
             watch: OnceLock::new(),
+            sink: OnceLock::new(),
+            attempts_logged: AtomicU64::new(0),
+        }
+    }
+
+    /// A new, empty account on the key clock `clock_offset`.
+    pub fn on_clock(id: AccountId, clock_offset: Arc<AtomicI64>) -> Self {
+        Account {
+            clock_offset,
+            ..Account::new(id)
         }
     }
 
@@ -308,8 +326,110 @@ impl Account {
             deliveries: Mutex::default(),
             clock_offset,
             watch: OnceLock::new(),
+            sink: OnceLock::new(),
+            attempts_logged: AtomicU64::new(0),
         }
         // `guard` is released here, after every copy.
+    }
+
+    /// Journals every change of the account from now on into `sink`.
+    pub fn journal_into(&self, sink: Sink) {
+        self.topups.attach(sink.clone());
+        self.balance_transactions.attach(sink.clone());
+        self.events.attach(sink.clone());
+        self.transfers.attach(sink.clone());
+        self.transfer_reversals.attach(sink.clone());
+        self.webhook_endpoints.attach(sink.clone());
+        self.idempotency.attach(sink.clone());
+        let _ = self.sink.set(sink);
+    }
+
+    pub fn sink(&self) -> Option<&Sink> {
+        self.sink.get()
+    }
+
+    /// Every record that makes up the account as it is now, after its
+    /// `Account` record.
+    pub fn dump(&self, acct: u64, out: &mut dyn FnMut(&Op) -> io::Result<()>) -> io::Result<()> {
+        out(&Op::Account {
+            acct,
+            id: self.id.clone(),
+        })?;
+        fn each<T: Resource>(
+            account: &Account,
+            acct: u64,
+            out: &mut dyn FnMut(&Op) -> io::Result<()>,
+        ) -> io::Result<()> {
+            for item in account.all::<T>().snapshot() {
+                if let Some(object) = T::journaled(&item) {
+                    out(&Op::Put { acct, object })?;
+                }
+            }
+            Ok(())
+        }
+        each::<WebhookEndpoint>(self, acct, out)?;
+        each::<Topup>(self, acct, out)?;
+        each::<BalanceTransaction>(self, acct, out)?;
+        each::<Transfer>(self, acct, out)?;
+        each::<TransferReversal>(self, acct, out)?;
+        each::<Event>(self, acct, out)?;
+        for (key, saved) in self.idempotency.saved() {
+            out(&Op::Idempotent { acct, key, saved })?;
+        }
+        let attempts: Vec<(u64, Attempt)> = {
+            let log = self.deliveries();
+            let total = self.attempts_logged.load(Ordering::Acquire);
+            let first = total - log.len() as u64 + 1;
+            log.iter()
+                .cloned()
+                .zip(first..)
+                .map(|(a, n)| (n, a))
+                .collect()
+        };
+        for (n, attempt) in attempts {
+            out(&Op::Attempt {
+                acct,
+                n,
+                attempt: Box::new(attempt),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Logs a delivery attempt, keeping the latest `cap`.
+    pub fn log_attempt(&self, attempt: Attempt, cap: usize) {
+        let mut log = self.deliveries();
+        let n = self.attempts_logged.fetch_add(1, Ordering::AcqRel) + 1;
+        if let Some(sink) = self.sink.get() {
+            sink.append(Op::Attempt {
+                acct: sink.acct(),
+                n,
+                attempt: Box::new(attempt.clone()),
+            });
+        }
+        log.push_back(attempt);
+        while log.len() > cap {
+            log.pop_front();
+        }
+    }
+
+    /// Logs the `n`th attempt read back from a state file, unless the log
+    /// already has it.
+    pub fn restore_attempt(&self, n: u64, attempt: Attempt, cap: usize) {
+        let mut log = self.deliveries();
+        if n <= self.attempts_logged.load(Ordering::Acquire) {
+            return;
+        }
+        self.attempts_logged.store(n, Ordering::Release);
+        log.push_back(attempt);
+        while log.len() > cap {
+            log.pop_front();
+        }
+    }
+
+    /// Replaces the ledger (rebuilt from the balance transactions).
+    pub fn set_ledger(&self, ledger: Ledger) {
+        *self.ledger() = ledger;
     }
 
     /// How far this account's clock runs ahead of the server's.
@@ -389,7 +509,7 @@ pub mod keys {
 /// is listed under. Every object has `id`, `created` and `seq`, which
 /// order it newest first.
 macro_rules! resource {
-    ($t:ty, $field:ident, |$o:ident| $keys:expr) => {
+    ($t:ident, $field:ident, |$o:ident| $keys:expr) => {
         impl Record for $t {
             fn id(&self) -> &Arc<str> {
                 &self.id
@@ -400,6 +520,9 @@ macro_rules! resource {
             fn index_keys(&self) -> Keys {
                 let $o = self;
                 $keys
+            }
+            fn journaled(this: &Arc<Self>) -> Option<crate::persist::Object> {
+                Some(crate::persist::Object::$t(this.clone()))
             }
         }
 

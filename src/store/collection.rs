@@ -12,9 +12,10 @@
 
 use super::id_map::IdMap;
 use crate::domain::list::{Cursor, PageRequest};
+use crate::persist::{Object, Sink};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 /// Ids are hashed on every request; foldhash is several times faster than
 /// the default SipHash and still seeded per map.
@@ -129,6 +130,10 @@ pub trait Record: Send + Sync + 'static {
     fn index_keys(&self) -> Keys {
         Keys::default()
     }
+    /// The object as a state file keeps it (`None`: not kept).
+    fn journaled(_this: &Arc<Self>) -> Option<Object> {
+        None
+    }
 }
 
 #[derive(Default, Clone)]
@@ -171,6 +176,8 @@ pub struct Collection<T> {
     /// it grows a few thousand ids at a time, never all at once.
     map: IdMap<Arc<T>>,
     indexes: RwLock<Indexes>,
+    /// Where changes are journaled, with `--state-file`.
+    sink: OnceLock<Sink>,
 }
 
 impl<T> Default for Collection<T> {
@@ -178,6 +185,7 @@ impl<T> Default for Collection<T> {
         Collection {
             map: IdMap::default(),
             indexes: RwLock::new(Indexes::default()),
+            sink: OnceLock::new(),
         }
     }
 }
@@ -201,7 +209,10 @@ impl<T: Record + Clone> Collection<T> {
         let id = item.id().clone();
         let sort = item.sort_key();
         let keys = item.index_keys();
-        if !self.map.insert_new(id.clone(), item) {
+        // Journaled under the object's lock, so its records are in the
+        // order of its changes.
+        let journal = |v: &Arc<T>| self.journal(v);
+        if !self.map.insert_new_with(id.clone(), item, journal) {
             return false;
         }
         // The map entry exists before an index names it, so a list never
@@ -230,6 +241,8 @@ impl<T: Record + Clone> Collection<T> {
             let entry = Arc::make_mut(slot);
             let before = entry.index_keys();
             let result = f(entry);
+            self.journal(slot);
+            let entry = &**slot;
             let after = entry.index_keys();
             if before != after {
                 let sort = entry.sort_key();
@@ -258,6 +271,7 @@ impl<T: Record + Clone> Collection<T> {
         Collection {
             map,
             indexes: RwLock::new(indexes),
+            sink: OnceLock::new(),
         }
     }
 
@@ -272,9 +286,48 @@ impl<T: Record + Clone> Collection<T> {
         self.map.for_each(|_, v| f(v));
     }
 
+    fn journal(&self, item: &Arc<T>) {
+        if let Some(sink) = self.sink.get() {
+            if let Some(object) = T::journaled(item) {
+                sink.put(object);
+            }
+        }
+    }
+
+    /// Journals every change from now on into `sink`.
+    pub fn attach(&self, sink: Sink) {
+        let _ = self.sink.set(sink);
+    }
+
+    /// Every object (a copy of the list), in no order.
+    pub fn snapshot(&self) -> Vec<Arc<T>> {
+        let mut out = Vec::with_capacity(self.len());
+        self.map.for_each(|_, v| out.push(v.clone()));
+        out
+    }
+
+    /// Stores `item` as it is read back from a state file: inserted, or
+    /// in place of the object with its id.
+    pub fn put(&self, item: Arc<T>) {
+        if self.map.get(item.id()).is_some() {
+            self.update(&item.id().clone(), |slot| *slot = (*item).clone());
+        } else {
+            self.insert_shared(item);
+        }
+    }
+
     /// Removes the object `id`, returning it.
     pub fn remove(&self, id: &str) -> Option<T> {
         let item = self.map.remove(id)?;
+        // No record of it can follow: ids are never used again, and a
+        // change journals under the object's lock, before it was removed.
+        if let (Some(sink), Some(object)) = (self.sink.get(), T::journaled(&item)) {
+            sink.append(crate::persist::Op::Remove {
+                acct: sink.acct(),
+                kind: object.kind(),
+                id: item.id().clone(),
+            });
+        }
         let sort = item.sort_key();
         let mut ix = self.write();
         for k in item.index_keys().iter() {

@@ -142,6 +142,12 @@ impl<V: Clone> IdMap<V> {
     /// Inserts `value` under a new `id`; `false` (and nothing changes) if
     /// the id is taken.
     pub fn insert_new(&self, id: Arc<str>, value: V) -> bool {
+        self.insert_new_with(id, value, |_| {})
+    }
+
+    /// [`IdMap::insert_new`], running `then` on the value inserted while
+    /// the shard is still locked.
+    pub fn insert_new_with(&self, id: Arc<str>, value: V, then: impl FnOnce(&V)) -> bool {
         let (h, shard) = self.hash_and_shard(&id);
         let mut table = write(shard);
         if table.buckets.is_empty() {
@@ -163,6 +169,7 @@ impl<V: Clone> IdMap<V> {
             }
         }
         if let Some(bucket) = table.bucket_mut(h) {
+            then(&value);
             bucket.map.insert(id, value);
         }
         true

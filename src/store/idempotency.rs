@@ -4,9 +4,11 @@
 //! whose first request is still running answers 409.
 
 use crate::domain::time::Millis;
+use crate::persist::{Op, Sink};
 use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// How long a saved result is replayed.
 pub const RETENTION: Millis = 24 * 60 * 60 * 1000;
@@ -16,12 +18,13 @@ pub const RETENTION: Millis = 24 * 60 * 60 * 1000;
 pub const MAX_SAVED: usize = 5_000;
 
 /// A saved first result.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Saved {
     pub endpoint: Box<str>,
     pub fingerprint: u64,
     /// The HTTP status of the saved answer.
     pub status: u16,
+    #[serde(with = "crate::persist::bytes_as_text")]
     pub body: Vec<u8>,
     /// The request id of the first execution (`Original-Request`).
     pub request_id: String,
@@ -42,6 +45,8 @@ pub struct IdempotencyKeys {
     /// Saved results, oldest first, so expired ones are forgotten without
     /// a scan (on any clock: each use purges as of its own time).
     order: Mutex<VecDeque<(Millis, Box<str>)>>,
+    /// Where saved results are journaled, with `--state-file`.
+    sink: OnceLock<Sink>,
 }
 
 /// What to do with a request that carries a key.
@@ -117,6 +122,21 @@ impl IdempotencyKeys {
         }
     }
 
+    pub fn attach(&self, sink: Sink) {
+        let _ = self.sink.set(sink);
+    }
+
+    /// Every saved result (a copy of the list).
+    pub fn saved(&self) -> Vec<(Box<str>, Arc<Saved>)> {
+        self.slots
+            .iter()
+            .filter_map(|e| match e.value() {
+                Slot::Done(s) => Some((e.key().clone(), s.clone())),
+                Slot::Running => None,
+            })
+            .collect()
+    }
+
     /// Frees a key whose first request ended without a result (it
     /// panicked), so the key does not answer 409 for ever.
     pub fn abandon(&self, key: &str) {
@@ -125,8 +145,21 @@ impl IdempotencyKeys {
     }
 
     pub fn finish(&self, key: &str, saved: Saved) {
+        let saved = Arc::new(saved);
+        if let Some(sink) = self.sink.get() {
+            sink.append(Op::Idempotent {
+                acct: sink.acct(),
+                key: key.into(),
+                saved: saved.clone(),
+            });
+        }
+        self.keep(key, saved);
+    }
+
+    /// Keeps a saved result (read back from a state file, or just made).
+    pub fn keep(&self, key: &str, saved: Arc<Saved>) {
         let at = saved.at;
-        self.slots.insert(key.into(), Slot::Done(Arc::new(saved)));
+        self.slots.insert(key.into(), Slot::Done(saved));
         self.order
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -32,11 +32,27 @@ impl Store {
 
     /// The account `id`: `account` if there was none (`true`), else the
     /// one already there.
-    pub fn insert_or_get(&self, id: &AccountId, account: Account) -> (Arc<Account>, bool) {
+    /// `on_insert` runs on a new account before anyone else can reach it.
+    pub fn insert_or_get(
+        &self,
+        id: &AccountId,
+        account: Account,
+        on_insert: impl FnOnce(&Arc<Account>),
+    ) -> (Arc<Account>, bool) {
         match self.accounts.entry(id.clone()) {
             dashmap::Entry::Occupied(o) => (o.get().clone(), false),
-            dashmap::Entry::Vacant(v) => (v.insert(Arc::new(account)).clone(), true),
+            dashmap::Entry::Vacant(v) => {
+                let account = v.insert(Arc::new(account));
+                on_insert(&account);
+                (account.clone(), true)
+            }
         }
+    }
+
+    /// Stores `account` in place of any account `id` (read back from a
+    /// state file).
+    pub fn put(&self, account: Arc<Account>) {
+        self.accounts.insert(account.id.clone(), account);
     }
 
     /// Every account (a copy of the list).
@@ -44,9 +60,25 @@ impl Store {
         self.accounts.iter().map(|e| e.value().clone()).collect()
     }
 
-    /// Forgets an account; it starts afresh on next use.
-    pub fn remove(&self, id: &AccountId) -> Option<Arc<Account>> {
-        self.accounts.remove(id).map(|(_, a)| a)
+    /// Forgets an account; it starts afresh on next use. `on_remove` runs
+    /// before anyone can make the account anew.
+    pub fn remove(
+        &self,
+        id: &AccountId,
+        on_remove: impl FnOnce(&Arc<Account>),
+    ) -> Option<Arc<Account>> {
+        self.accounts
+            .remove_if(id, |_, a| {
+                on_remove(a);
+                true
+            })
+            .map(|(_, a)| a)
+    }
+
+    /// Forgets the account `id` if it is `account`.
+    pub fn remove_this(&self, account: &Arc<Account>) {
+        self.accounts
+            .remove_if(&account.id, |_, a| Arc::ptr_eq(a, account));
     }
 
     pub fn len(&self) -> usize {

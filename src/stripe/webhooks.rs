@@ -142,6 +142,11 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, d: Delivery) {
+        // No endpoint hears of an event a crash could still take back.
+        let journal = self.engine.upgrade().and_then(|e| e.journal().cloned());
+        if let Some(journal) = journal {
+            journal.settled().await;
+        }
         if let Some(delay) = self.faults.faults.delay {
             tokio::time::sleep(delay).await;
         }

@@ -21,6 +21,7 @@ mod readme_embedding;
 mod retrieve_update;
 mod self_contained;
 mod startup;
+mod state_file;
 mod stripe_041;
 mod stripe_rust;
 mod stripe_transfers;

@@ -1,0 +1,293 @@
+//! The engine's side of `--state-file`: the records that make up the
+//! state (a dump), and the state rebuilt from them. What is derived (the
+//! ledger, the queue of due jobs) is never stored: it is rebuilt from
+//! the objects, so it cannot disagree with them.
+
+use super::webhooks::MAX_ATTEMPTS_KEPT;
+use super::Engine;
+use crate::clock::ClockMode;
+use crate::domain::balance_transaction::TxnType;
+use crate::domain::ledger::Ledger;
+use crate::domain::topup::TopupStatus;
+use crate::persist::{Journal, Kind, Object, Op};
+use crate::store::{Account, AccountId, Attempt, Delivery, Job, Target};
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Accounts being read back, by their number in the file.
+#[derive(Default)]
+pub struct Restoring {
+    accounts: HashMap<u64, Arc<Account>>,
+    next_account: u64,
+}
+
+impl Engine {
+    pub fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.get()
+    }
+
+    /// Journals every change from now on.
+    pub(crate) fn set_journal(&self, journal: Arc<Journal>) {
+        let _ = self.journal.set(journal);
+    }
+
+    /// Every id counter, and the next account number.
+    pub(crate) fn counters(&self, accounts: u64) -> Op {
+        let (ids, requests) = self.ids.counters();
+        Op::Counters {
+            ids,
+            requests,
+            accounts,
+        }
+    }
+
+    /// Every record that makes up the state now. Taken while requests
+    /// run: a record may be newer than others, which the journal that
+    /// runs beside it puts right.
+    pub(crate) fn dump(&self, out: &mut dyn FnMut(&Op) -> io::Result<()>) -> io::Result<()> {
+        if self.clock.mode() == ClockMode::Manual {
+            out(&Op::ServerClock {
+                at: self.clock.now(),
+            })?;
+        }
+        out(&self.counters(self.journal().map_or(0, |j| j.accounts())))?;
+        let clocks: Vec<Op> = self
+            .clocks
+            .iter()
+            .map(|e| Op::KeyClock {
+                provider: e.key().0,
+                key: e.key().1.clone(),
+                offset: e.value().load(Ordering::Acquire),
+            })
+            .collect();
+        for op in &clocks {
+            out(op)?;
+        }
+        for account in self.store.all() {
+            if let Some(sink) = account.sink() {
+                account.dump(sink.acct(), out)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn restoring(&self) -> Restoring {
+        Restoring::default()
+    }
+
+    /// Applies one record read back from a state file.
+    pub(crate) fn restore_op(&self, op: Op, r: &mut Restoring) {
+        let account = |acct: &u64| r.accounts.get(acct).cloned();
+        match op {
+            Op::Account { acct, id } => {
+                if r.accounts.contains_key(&acct) {
+                    return;
+                }
+                let clock = self
+                    .clocks
+                    .entry((id.provider, id.key.clone()))
+                    .or_default()
+                    .value()
+                    .clone();
+                let account = Arc::new(Account::on_clock(id, clock));
+                self.store.put(account.clone());
+                r.accounts.insert(acct, account);
+            }
+            Op::Forget { acct } => {
+                if let Some(a) = r.accounts.remove(&acct) {
+                    self.store.remove_this(&a);
+                    if self.store.of_key(a.id.provider, &a.id.key).is_empty() {
+                        self.clocks.remove(&(a.id.provider, a.id.key.clone()));
+                    }
+                }
+            }
+            Op::Put { acct, object } => {
+                if let Some(a) = account(&acct) {
+                    put(&a, object);
+                }
+            }
+            Op::Remove { acct, kind, id } => {
+                if let Some(a) = account(&acct) {
+                    remove(&a, kind, &id);
+                }
+            }
+            Op::Idempotent { acct, key, saved } => {
+                if let Some(a) = account(&acct) {
+                    a.idempotency.keep(&key, saved);
+                }
+            }
+            Op::Attempt { acct, n, attempt } => {
+                if let Some(a) = account(&acct) {
+                    a.restore_attempt(n, *attempt, MAX_ATTEMPTS_KEPT);
+                }
+            }
+            Op::KeyClock {
+                provider,
+                key,
+                offset,
+            } => {
+                self.clocks
+                    .entry((provider, key))
+                    .or_default()
+                    .fetch_max(offset, Ordering::AcqRel);
+            }
+            Op::ServerClock { at } => self.clock.restore(at),
+            Op::Counters {
+                ids,
+                requests,
+                accounts,
+            } => {
+                self.ids.restore(&ids, requests);
+                r.next_account = r.next_account.max(accounts);
+            }
+        }
+    }
+
+    /// Every account read back starts journaling into `journal`, with its
+    /// ledger and queue of due jobs rebuilt from its objects.
+    pub(crate) fn restored(&self, r: Restoring, journal: &Arc<Journal>) {
+        journal.accounts_at_least(r.next_account);
+        for (acct, account) in &r.accounts {
+            account.journal_into(journal.sink_for(*acct));
+        }
+        for account in r.accounts.values() {
+            self.rebuild(account);
+        }
+    }
+
+    fn rebuild(&self, account: &Arc<Account>) {
+        let now = self.now_of(account);
+        let mut txns = account.balance_transactions.snapshot();
+        txns.sort_by_key(|t| t.seq);
+        let mut ledger = Ledger::default();
+        let mut jobs = Vec::new();
+        for t in &txns {
+            ledger.restore(t.currency, t.amount, t.available_at, t.seq, now);
+            // Top-up credits are announced when they become available.
+            if t.kind == TxnType::Topup && t.amount > 0 && t.available_at > now {
+                jobs.push((t.available_at, Job::FundsAvailable));
+            }
+        }
+        account.set_ledger(ledger);
+        for t in account.topups.snapshot() {
+            if let (TopupStatus::Pending, Some(due)) = (t.status, t.due) {
+                jobs.push((due, Job::Settle(t.id.clone())));
+            }
+        }
+        self.redeliver(account, now, &mut jobs);
+        let mut queue = account.jobs.lock();
+        for (at, job) in jobs {
+            queue.push(at, job);
+        }
+        if let Some(at) = queue.next_due() {
+            self.wake(account, at);
+        }
+    }
+
+    /// Queues again what each event still owes an endpoint: the retry its
+    /// last attempt scheduled, or a first attempt if none was logged. A
+    /// target that is gone (a `stripe listen` session, a deleted
+    /// endpoint) is owed nothing.
+    fn redeliver(&self, account: &Account, now: i64, jobs: &mut Vec<(i64, Job)>) {
+        let mut last: HashMap<(Arc<str>, Arc<str>), Attempt> = HashMap::new();
+        for a in account.deliveries().iter().filter(|a| !a.duplicate) {
+            last.insert(
+                (a.delivery.event.clone(), a.delivery.target.name()),
+                a.clone(),
+            );
+        }
+        for event in account.events.snapshot() {
+            if event.pending.is_empty() {
+                continue;
+            }
+            let mut owed = Vec::new();
+            for name in &event.pending {
+                let Some(target) = self.target_named(account, name) else {
+                    continue;
+                };
+                match last.get(&(event.id.clone(), name.clone())) {
+                    Some(a) if a.succeeded() => continue,
+                    Some(a) => {
+                        if let Some(at) = a.next_at {
+                            let retry = Delivery {
+                                attempt: a.delivery.attempt + 1,
+                                ..a.delivery.clone()
+                            };
+                            jobs.push((at, Job::Deliver(Box::new(retry))));
+                        }
+                    }
+                    None => jobs.push((
+                        now,
+                        Job::Deliver(Box::new(Delivery {
+                            account: account.id.clone(),
+                            event: event.id.clone(),
+                            target,
+                            attempt: 1,
+                        })),
+                    )),
+                }
+                owed.push(name.clone());
+            }
+            if owed.len() != event.pending.len() {
+                account.events.update(&event.id, |e| e.pending = owed);
+            }
+        }
+    }
+
+    /// The target an event's pending entry names, if it still exists.
+    fn target_named(&self, account: &Account, name: &Arc<str>) -> Option<Target> {
+        if let Some(i) = name.strip_prefix("command-line/") {
+            let i: usize = i.parse().ok()?;
+            let g = self.webhooks.get(i)?;
+            return (g.provider == account.id.provider).then_some(Target::Global(i));
+        }
+        if account
+            .webhook_endpoints
+            .get(name)
+            .is_some_and(|e| !e.connect)
+        {
+            return Some(Target::Endpoint {
+                owner: account.id.clone(),
+                id: name.clone(),
+            });
+        }
+        account.id.connected.as_ref()?;
+        let platform = AccountId {
+            connected: None,
+            ..account.id.clone()
+        };
+        let p = self.store.get(&platform)?;
+        p.webhook_endpoints
+            .get(name)
+            .filter(|e| e.connect)
+            .map(|_| Target::Endpoint {
+                owner: platform,
+                id: name.clone(),
+            })
+    }
+}
+
+/// Stores an object read back. Adding a resource adds a line here.
+fn put(a: &Account, object: Object) {
+    match object {
+        Object::Topup(o) => a.topups.put(o),
+        Object::BalanceTransaction(o) => a.balance_transactions.put(o),
+        Object::Event(o) => a.events.put(o),
+        Object::Transfer(o) => a.transfers.put(o),
+        Object::TransferReversal(o) => a.transfer_reversals.put(o),
+        Object::WebhookEndpoint(o) => a.webhook_endpoints.put(o),
+    }
+}
+
+fn remove(a: &Account, kind: Kind, id: &str) {
+    match kind {
+        Kind::Topup => drop(a.topups.remove(id)),
+        Kind::BalanceTransaction => drop(a.balance_transactions.remove(id)),
+        Kind::Event => drop(a.events.remove(id)),
+        Kind::Transfer => drop(a.transfers.remove(id)),
+        Kind::TransferReversal => drop(a.transfer_reversals.remove(id)),
+        Kind::WebhookEndpoint => drop(a.webhook_endpoints.remove(id)),
+    }
+}

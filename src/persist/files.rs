@@ -1,0 +1,257 @@
+//! The files of a state file `PATH`: the snapshot `PATH`, its journal
+//! `PATH.journal`, and while a compaction runs `PATH.journal-next` (the
+//! next generation's journal) and `PATH.tmp` (the snapshot being
+//! written). Every switch is a rename, so a crash at any moment leaves a
+//! set of files that loads.
+
+use super::record::{file_start, frame, write_durably, FileKind, Header, Next, Op, Reader, FORMAT};
+use crate::engine::Engine;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub snapshot: PathBuf,
+    pub journal: PathBuf,
+    pub next: PathBuf,
+    pub tmp: PathBuf,
+}
+
+impl Paths {
+    pub fn new(path: &Path) -> Paths {
+        let with = |suffix: &str| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            PathBuf::from(p)
+        };
+        Paths {
+            snapshot: path.to_path_buf(),
+            journal: with(".journal"),
+            next: with(".journal-next"),
+            tmp: with(".tmp"),
+        }
+    }
+
+    fn dir(&self) -> PathBuf {
+        match self.snapshot.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+}
+
+/// Makes a rename in the directory durable.
+fn sync_dir(paths: &Paths) -> io::Result<()> {
+    File::open(paths.dir())?.sync_all()
+}
+
+/// Creates (or empties) a journal file of `generation`, durably, open
+/// for appending.
+pub fn new_journal(path: &Path, generation: u64) -> io::Result<File> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(path)?;
+    write_durably(&mut file, &file_start(FileKind::Journal, generation)?)?;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(file)
+}
+
+/// Writes the engine's whole state as the snapshot of `generation`: to
+/// `PATH.tmp`, fsynced, then renamed over `PATH`. Returns its size.
+pub fn write_snapshot(engine: &Engine, paths: &Paths, generation: u64) -> io::Result<u64> {
+    let mut file = File::create(&paths.tmp)?;
+    let mut buf = file_start(FileKind::Snapshot, generation)?;
+    let mut bytes = 0u64;
+    engine.dump(&mut |op: &Op| {
+        frame(&mut buf, op)?;
+        if buf.len() >= 1 << 20 {
+            file.write_all(&buf)?;
+            bytes += buf.len() as u64;
+            buf.clear();
+        }
+        Ok(())
+    })?;
+    bytes += buf.len() as u64;
+    write_durably(&mut file, &buf)?;
+    file.sync_all()?;
+    drop(file);
+    fs::rename(&paths.tmp, &paths.snapshot)?;
+    sync_dir(paths)?;
+    Ok(bytes)
+}
+
+/// The next generation's journal becomes the journal.
+pub fn promote_next(paths: &Paths) -> io::Result<()> {
+    fs::rename(&paths.next, &paths.journal)?;
+    sync_dir(paths)
+}
+
+/// Why a state file cannot be loaded. The files are left as they are.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+/// What loading found.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The snapshot's generation (0 when starting afresh).
+    pub generation: u64,
+    pub records: u64,
+    /// A record cut short at the end of the journal, dropped.
+    pub torn: Option<String>,
+    pub fresh: bool,
+}
+
+fn refuse(path: &Path, why: impl std::fmt::Display) -> Refused {
+    Refused(format!(
+        "{} {why}. The state is left as it is: fix or move it away to start afresh.",
+        path.display()
+    ))
+}
+
+/// Reads one file's records into `apply`. A torn last record is allowed
+/// (and reported) only where `may_tear`.
+fn read_file(
+    path: &Path,
+    expect: FileKind,
+    may_tear: bool,
+    apply: &mut dyn FnMut(Op),
+    loaded: &mut Loaded,
+) -> Result<Header, Refused> {
+    let io = |e: io::Error| refuse(path, format_args!("cannot be read: {e}"));
+    let file = File::open(path).map_err(io)?;
+    let mut r = Reader::new(BufReader::with_capacity(1 << 20, file));
+    if !r.magic().map_err(io)? {
+        return Err(refuse(path, "is not a topups-mock state file"));
+    }
+    let header: Header = match r.next().map_err(io)? {
+        Next::Record(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| refuse(path, format_args!("has an unreadable header: {e}")))?,
+        _ => return Err(refuse(path, "has a damaged header")),
+    };
+    if header.format > FORMAT {
+        return Err(refuse(
+            path,
+            format_args!(
+                "was written by a newer topups-mock (state format {}; this build reads format {FORMAT} and older)",
+                header.format
+            ),
+        ));
+    }
+    if header.kind != expect {
+        return Err(refuse(
+            path,
+            format_args!("is a {:?} where a {expect:?} belongs", header.kind),
+        ));
+    }
+    loop {
+        let at = r.offset;
+        match r.next().map_err(io)? {
+            Next::End => return Ok(header),
+            Next::Record(bytes) => {
+                let op: Op = serde_json::from_slice(&bytes).map_err(|e| {
+                    refuse(
+                        path,
+                        format_args!("is damaged: the record at byte {at} is unreadable ({e})"),
+                    )
+                })?;
+                loaded.records += 1;
+                apply(op);
+            }
+            Next::Torn { bytes } if may_tear => {
+                loaded.torn = Some(format!(
+                    "{} ends inside a record ({bytes} bytes at byte {at}), a write cut short: dropped (no request that wrote it was answered)",
+                    path.display()
+                ));
+                return Ok(header);
+            }
+            Next::Torn { bytes } => {
+                return Err(refuse(
+                    path,
+                    format_args!(
+                        "is truncated: it ends inside a record ({bytes} bytes at byte {at})"
+                    ),
+                ))
+            }
+            Next::Damaged { offset } if may_tear && r.at_end().map_err(io)? => {
+                loaded.torn = Some(format!(
+                    "{}'s last record (at byte {offset}) fails its checksum, a write cut short: dropped (no request that wrote it was answered)",
+                    path.display()
+                ));
+                return Ok(header);
+            }
+            Next::Damaged { offset } => {
+                return Err(refuse(
+                    path,
+                    format_args!("is damaged: the record at byte {offset} fails its checksum"),
+                ))
+            }
+        }
+    }
+}
+
+/// The generation a journal file says it is, or `None` if it is not one
+/// (then reading it refuses with the reason).
+fn journal_generation(path: &Path) -> Option<u64> {
+    let file = File::open(path).ok()?;
+    let mut r = Reader::new(BufReader::new(file));
+    if !r.magic().ok()? {
+        return None;
+    }
+    match r.next().ok()? {
+        Next::Record(bytes) => serde_json::from_slice::<Header>(&bytes)
+            .ok()
+            .map(|h| h.generation),
+        _ => None,
+    }
+}
+
+/// Reads the snapshot and the journals that follow it, in order, into
+/// `apply`.
+pub fn load(paths: &Paths, apply: &mut dyn FnMut(Op)) -> Result<Loaded, Refused> {
+    let mut loaded = Loaded::default();
+    let snapshot = paths.snapshot.exists();
+    let journals: Vec<&PathBuf> = [&paths.journal, &paths.next]
+        .into_iter()
+        .filter(|p| p.exists())
+        .collect();
+    if !snapshot {
+        if let Some(j) = journals.first() {
+            return Err(refuse(
+                j,
+                format_args!("exists without its snapshot {}", paths.snapshot.display()),
+            ));
+        }
+        loaded.fresh = true;
+        return Ok(loaded);
+    }
+    let header = read_file(
+        &paths.snapshot,
+        FileKind::Snapshot,
+        false,
+        apply,
+        &mut loaded,
+    )?;
+    loaded.generation = header.generation;
+    // A journal older than the snapshot was left by a compaction that
+    // finished its snapshot but not its rename: the snapshot holds it.
+    let mut follow: Vec<(u64, &PathBuf)> = Vec::new();
+    for j in journals {
+        match journal_generation(j) {
+            Some(g) if g < header.generation => {}
+            Some(g) => follow.push((g, j)),
+            // Unreadable: reading it says why.
+            None => follow.push((u64::MAX, j)),
+        }
+    }
+    follow.sort();
+    let last = follow.len().saturating_sub(1);
+    for (i, (_, j)) in follow.into_iter().enumerate() {
+        read_file(j, FileKind::Journal, i == last, apply, &mut loaded)?;
+    }
+    Ok(loaded)
+}

@@ -1,0 +1,261 @@
+//! The journal: records appended by the engine as it changes state,
+//! written and fsynced in batches by one thread (group commit), and a
+//! durability mark requests wait on before they are answered.
+
+use super::files::{self, Paths};
+use super::record::{frame, write_durably, Object, Op};
+use crate::engine::Engine;
+use std::fs::File;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
+use std::thread::JoinHandle;
+use tokio::sync::watch;
+
+/// Appended records not yet written.
+#[derive(Default)]
+struct Queue {
+    ops: Vec<Op>,
+    /// Records appended since start, the last one's number.
+    appended: u64,
+    /// The writer sleeps and needs waking (so an append costs no system
+    /// call while the writer is busy).
+    idle: bool,
+    stop: bool,
+}
+
+/// The journal of one state file.
+pub struct Journal {
+    paths: Paths,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    /// The number of the last record made durable.
+    durable: watch::Sender<u64>,
+    /// Accounts are numbered in the file; the next number.
+    accounts: AtomicU64,
+    /// Journal bytes that start a compaction (at least the snapshot's size).
+    limit: u64,
+    snapshot_bytes: AtomicU64,
+    compacting: AtomicBool,
+    generation: AtomicU64,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Where one account's changes are journaled.
+#[derive(Clone)]
+pub struct Sink {
+    journal: Arc<Journal>,
+    acct: u64,
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sink({})", self.acct)
+    }
+}
+
+impl Sink {
+    pub fn acct(&self) -> u64 {
+        self.acct
+    }
+
+    pub fn append(&self, op: Op) {
+        self.journal.append(op);
+    }
+
+    pub fn put(&self, object: Object) {
+        self.journal.append(Op::Put {
+            acct: self.acct,
+            object,
+        });
+    }
+}
+
+/// A failed write leaves no honest way on: answers would claim what the
+/// file does not hold.
+fn fatal(what: &str, e: std::io::Error) -> ! {
+    log::error!("{what}: {e}");
+    eprintln!("topups-mock: {what}: {e}; stopping, so that no answer outlives the state file");
+    std::process::exit(1)
+}
+
+impl Journal {
+    pub(super) fn new(paths: Paths, generation: u64, accounts: u64, limit: u64) -> Arc<Journal> {
+        let (durable, _) = watch::channel(0);
+        Arc::new(Journal {
+            paths,
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+            durable,
+            accounts: AtomicU64::new(accounts),
+            limit,
+            snapshot_bytes: AtomicU64::new(0),
+            compacting: AtomicBool::new(false),
+            generation: AtomicU64::new(generation),
+            threads: Mutex::default(),
+        })
+    }
+
+    /// A sink for a new account, with a number of its own.
+    pub fn sink(self: &Arc<Self>) -> Sink {
+        let acct = self.accounts.fetch_add(1, Ordering::Relaxed);
+        self.sink_for(acct)
+    }
+
+    /// The sink of the account numbered `acct` (read back from the file).
+    pub fn sink_for(self: &Arc<Self>, acct: u64) -> Sink {
+        self.accounts.fetch_max(acct + 1, Ordering::Relaxed);
+        Sink {
+            journal: self.clone(),
+            acct,
+        }
+    }
+
+    pub(super) fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    pub fn accounts_at_least(&self, n: u64) {
+        self.accounts.fetch_max(n, Ordering::Relaxed);
+    }
+
+    pub fn accounts(&self) -> u64 {
+        self.accounts.load(Ordering::Relaxed)
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues a record; returns its number.
+    pub fn append(&self, op: Op) -> u64 {
+        let mut q = self.queue();
+        q.ops.push(op);
+        q.appended += 1;
+        if q.idle {
+            q.idle = false;
+            self.wake.notify_one();
+        }
+        q.appended
+    }
+
+    /// The number of the last record appended.
+    pub fn appended(&self) -> u64 {
+        self.queue().appended
+    }
+
+    /// Waits until every record appended so far is on disk.
+    pub async fn settled(&self) {
+        let target = self.appended();
+        let mut rx = self.durable.subscribe();
+        // The sender lives as long as the journal, which outlives us.
+        let _ = rx.wait_for(|d| *d >= target).await;
+    }
+
+    /// Starts the writer, appending to the journal file `file`.
+    pub(super) fn start(self: &Arc<Self>, file: File, engine: Weak<Engine>) {
+        let me = self.clone();
+        let handle = std::thread::Builder::new()
+            .name("journal".into())
+            .spawn(move || me.run(file, engine))
+            .unwrap_or_else(|e| fatal("cannot start the journal writer", e));
+        self.threads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(handle);
+    }
+
+    fn run(self: Arc<Self>, mut file: File, engine: Weak<Engine>) {
+        let mut buf = Vec::with_capacity(1 << 16);
+        let mut written: u64 = 0;
+        loop {
+            let (ops, upto, stop) = {
+                let mut q = self.queue();
+                while q.ops.is_empty() && !q.stop {
+                    q.idle = true;
+                    q = self.wake.wait(q).unwrap_or_else(PoisonError::into_inner);
+                }
+                (std::mem::take(&mut q.ops), q.appended, q.stop)
+            };
+            buf.clear();
+            for op in &ops {
+                if let Err(e) = frame(&mut buf, op) {
+                    fatal("cannot encode a journal record", e);
+                }
+            }
+            drop(ops);
+            // The counters as they are now cover every id in this batch.
+            if let Some(engine) = engine.upgrade() {
+                let _ = frame(&mut buf, &engine.counters(self.accounts()));
+            }
+            if let Err(e) = write_durably(&mut file, &buf) {
+                fatal(&format!("cannot write {}", self.paths.journal.display()), e);
+            }
+            self.durable.send_replace(upto);
+            written += buf.len() as u64;
+            if stop {
+                return;
+            }
+            let limit = self.limit.max(self.snapshot_bytes.load(Ordering::Relaxed));
+            if written > limit && !self.compacting.load(Ordering::Acquire) {
+                if let Some(engine) = engine.upgrade() {
+                    file = self.begin_compaction(engine);
+                    written = 0;
+                }
+            }
+        }
+    }
+
+    /// Moves writing to the next generation's journal and writes a
+    /// snapshot beside it, on a thread of its own: the snapshot holds at
+    /// least everything before the switch, the new journal everything
+    /// after, and replaying a record twice does no harm.
+    fn begin_compaction(self: &Arc<Self>, engine: Arc<Engine>) -> File {
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        let file = files::new_journal(&self.paths.next, generation)
+            .unwrap_or_else(|e| fatal("cannot start a new journal", e));
+        self.compacting.store(true, Ordering::Release);
+        let me = self.clone();
+        let handle = std::thread::Builder::new()
+            .name("snapshot".into())
+            .spawn(move || {
+                match files::write_snapshot(&engine, &me.paths, generation) {
+                    Ok(bytes) => me.snapshot_bytes.store(bytes, Ordering::Relaxed),
+                    Err(e) => fatal("cannot write a snapshot", e),
+                }
+                if let Err(e) = files::promote_next(&me.paths) {
+                    fatal("cannot switch to the new journal", e);
+                }
+                log::info!(
+                    "state compacted into {} (generation {generation})",
+                    me.paths.snapshot.display()
+                );
+                me.compacting.store(false, Ordering::Release);
+            })
+            .unwrap_or_else(|e| fatal("cannot start a snapshot", e));
+        self.threads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(handle);
+        file
+    }
+
+    pub(super) fn set_snapshot_bytes(&self, bytes: u64) {
+        self.snapshot_bytes.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Writes what is queued, stops the writer and waits for any
+    /// snapshot in progress. Returns the generation to compact into next.
+    pub(super) fn stop(&self) -> u64 {
+        {
+            let mut q = self.queue();
+            q.stop = true;
+            self.wake.notify_one();
+        }
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        for t in threads {
+            let _ = t.join();
+        }
+        self.generation.load(Ordering::Acquire) + 1
+    }
+}

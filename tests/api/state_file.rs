@@ -1,0 +1,606 @@
+//! `--state-file`: the real binary, killed with SIGKILL in the middle of a
+//! burst of writes, restarted on the same file. Every request that got an
+//! answer is there exactly once, and the money adds up. Damaged files stop
+//! start-up and are left as they were.
+
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+struct Binary {
+    child: Child,
+    url: String,
+}
+
+fn command(state: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_topups-mock"));
+    c.args(["--port", "0", "--log-level", "warn", "--clock", "manual"])
+        .args(["--settle-after", "1s", "--seed", "11"])
+        .arg("--state-file")
+        .arg(state)
+        .args(extra);
+    c
+}
+
+impl Binary {
+    fn start(state: &Path, extra: &[&str]) -> Binary {
+        let mut child = command(state, extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("a line");
+        let url = line
+            .trim()
+            .strip_prefix("topups-mock listening on ")
+            .unwrap_or_else(|| panic!("the listening line, got {line:?}: {}", stderr(&mut child)))
+            .to_string();
+        Binary { child, url }
+    }
+
+    fn kill(mut self) {
+        // SIGKILL: no graceful stop, no final snapshot.
+        self.child.kill().expect("killed");
+        self.child.wait().expect("reaped");
+    }
+
+    /// What start-up said on stderr (read once it exits or is killed).
+    fn stderr_after_kill(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        stderr(&mut self.child)
+    }
+}
+
+fn stderr(child: &mut Child) -> String {
+    let mut s = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut s);
+    }
+    s
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("topups-mock-state-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+#[derive(Clone)]
+struct Client {
+    http: reqwest::Client,
+    url: String,
+    key: String,
+}
+
+impl Client {
+    fn new(url: &str, key: &str) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            url: url.to_string(),
+            key: key.to_string(),
+        }
+    }
+
+    async fn post(&self, path: &str, body: &str, idem: Option<&str>) -> reqwest::Result<Value> {
+        let mut r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.key)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string());
+        if let Some(k) = idem {
+            r = r.header("idempotency-key", k);
+        }
+        let res = r.send().await?;
+        let status = res.status().as_u16();
+        let v: Value = res.json().await?;
+        assert_eq!(status, 200, "{path} {body}: {v}");
+        Ok(v)
+    }
+
+    async fn get(&self, path: &str, acct: Option<&str>) -> Value {
+        let mut r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.key);
+        if let Some(a) = acct {
+            r = r.header("stripe-account", a);
+        }
+        let res = r.send().await.expect("answered");
+        assert_eq!(res.status().as_u16(), 200, "GET {path}");
+        res.json().await.expect("json")
+    }
+
+    /// Every object of a list, newest first.
+    async fn walk(&self, path: &str, acct: Option<&str>) -> Vec<Value> {
+        let mut items: Vec<Value> = Vec::new();
+        loop {
+            let q = match items.last() {
+                Some(last) => format!("{path}&starting_after={}", last["id"].as_str().expect("id")),
+                None => path.to_string(),
+            };
+            let page = self.get(&q, acct).await;
+            items.extend(page["data"].as_array().expect("data").iter().cloned());
+            if page["has_more"] == false {
+                return items;
+            }
+        }
+    }
+
+    async fn usd(&self, acct: Option<&str>) -> (i64, i64) {
+        let b = self.get("/v1/balance", acct).await;
+        let pick = |side: &str| {
+            b[side]
+                .as_array()
+                .expect("side")
+                .iter()
+                .find(|e| e["currency"] == "usd")
+                .map_or(0, |e| e["amount"].as_i64().expect("amount"))
+        };
+        (pick("available"), pick("pending"))
+    }
+}
+
+const DEST: &str = "acct_1CrashTestDest0";
+
+/// What got an answer before the kill.
+#[derive(Default)]
+struct Answered {
+    topups: HashMap<String, i64>,
+    transfers: HashMap<String, i64>,
+    endpoints: HashSet<String>,
+    /// Idempotency key -> the top-up id it answered with.
+    keyed: HashMap<String, String>,
+}
+
+/// Checks one key's state after the restart against what was answered.
+async fn check_key(c: &Client, answered: &Answered) {
+    let topups = c.walk("/v1/topups?limit=100", None).await;
+    let ids: Vec<&str> = topups
+        .iter()
+        .map(|t| t["id"].as_str().expect("id"))
+        .collect();
+    let unique: HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "a top-up listed twice");
+    for (id, amount) in &answered.topups {
+        let t = topups
+            .iter()
+            .find(|t| t["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("answered top-up {id} is gone"));
+        assert_eq!(t["amount"], *amount);
+    }
+    let transfers = c.walk("/v1/transfers?limit=100", None).await;
+    let tids: HashSet<&str> = transfers
+        .iter()
+        .map(|t| t["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(tids.len(), transfers.len(), "a transfer listed twice");
+    for id in answered.transfers.keys() {
+        assert!(tids.contains(id.as_str()), "answered transfer {id} is gone");
+    }
+    let endpoints = c.walk("/v1/webhook_endpoints?limit=100", None).await;
+    for id in &answered.endpoints {
+        assert!(
+            endpoints.iter().any(|e| e["id"] == id.as_str()),
+            "answered endpoint {id} is gone"
+        );
+    }
+    // An idempotent retry after the restart answers as before.
+    for (key, id) in &answered.keyed {
+        let amount = answered.topups[id];
+        let again = c
+            .post(
+                "/v1/topups",
+                &format!("amount={amount}&currency=usd"),
+                Some(key),
+            )
+            .await
+            .expect("answered");
+        assert_eq!(
+            again["id"],
+            id.as_str(),
+            "the retry of {key} made a new top-up"
+        );
+    }
+    // The balance invariant: the balance is the sum of the balance
+    // transactions, which are the succeeded top-ups less the transfers.
+    let txns = c.walk("/v1/balance_transactions?limit=100", None).await;
+    let sum: i64 = txns
+        .iter()
+        .map(|t| t["amount"].as_i64().expect("amount"))
+        .sum();
+    let (available, pending) = c.usd(None).await;
+    assert_eq!(available + pending, sum, "balance against its transactions");
+    let succeeded: i64 = topups
+        .iter()
+        .filter(|t| t["status"] == "succeeded")
+        .map(|t| t["amount"].as_i64().expect("amount"))
+        .sum();
+    let sent: i64 = transfers
+        .iter()
+        .map(|t| t["amount"].as_i64().expect("amount"))
+        .sum();
+    assert_eq!(
+        sum,
+        succeeded - sent,
+        "transactions against top-ups and transfers"
+    );
+    let dest = c
+        .walk("/v1/balance_transactions?limit=100", Some(DEST))
+        .await;
+    let received: i64 = dest
+        .iter()
+        .map(|t| t["amount"].as_i64().expect("amount"))
+        .sum();
+    let (d_available, d_pending) = c.usd(Some(DEST)).await;
+    assert_eq!(received, sent, "the destination received every transfer");
+    assert_eq!(d_available + d_pending, received);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_in_a_burst_loses_no_answered_request() {
+    let d = dir("crash");
+    let state = d.join("state");
+    // A small journal limit, so snapshots are also written during the burst.
+    let limit = ["--state-journal-limit", "200000"];
+    let server = Binary::start(&state, &limit);
+    let keys: Vec<String> = (0..3).map(|i| format!("sk_test_crash_{i}")).collect();
+    // Funds for the transfers: a top-up each, settled and available.
+    for key in &keys {
+        let c = Client::new(&server.url, key);
+        c.post("/v1/topups", "amount=5000000&currency=usd", None)
+            .await
+            .expect("funded");
+        c.post("/v1/test_helpers/clock/advance", "seconds=2", None)
+            .await
+            .expect("advanced");
+    }
+    let answered: Vec<Arc<Mutex<Answered>>> = keys.iter().map(|_| Arc::default()).collect();
+    let mut tasks = Vec::new();
+    for (k, key) in keys.iter().enumerate() {
+        for w in 0..4 {
+            let c = Client::new(&server.url, key);
+            let log = answered[k].clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0.. {
+                    let amount = 100 + (w * 1000 + i) as i64;
+                    let step = match (w, i % 4) {
+                        (0, 0) if i < 48 => "endpoint",
+                        (1, _) | (_, 1) => "transfer",
+                        (_, 2) => "keyed",
+                        _ => "topup",
+                    };
+                    let r = match step {
+                        "endpoint" => c
+                            .post(
+                                "/v1/webhook_endpoints",
+                                "url=http://127.0.0.1:9/hook&enabled_events[]=*",
+                                None,
+                            )
+                            .await
+                            .map(|v| {
+                                log.lock()
+                                    .unwrap()
+                                    .endpoints
+                                    .insert(v["id"].as_str().unwrap().into());
+                            }),
+                        "transfer" => c
+                            .post(
+                                "/v1/transfers",
+                                &format!("amount={amount}&currency=usd&destination={DEST}"),
+                                None,
+                            )
+                            .await
+                            .map(|v| {
+                                log.lock()
+                                    .unwrap()
+                                    .transfers
+                                    .insert(v["id"].as_str().unwrap().into(), amount);
+                            }),
+                        _ => {
+                            let key = format!("w{w}-{i}");
+                            let idem = (step == "keyed").then_some(key.as_str());
+                            c.post("/v1/topups", &format!("amount={amount}&currency=usd"), idem)
+                                .await
+                                .map(|v| {
+                                    let id: String = v["id"].as_str().unwrap().into();
+                                    let mut log = log.lock().unwrap();
+                                    log.topups.insert(id.clone(), amount);
+                                    if step == "keyed" {
+                                        log.keyed.insert(key.clone(), id);
+                                    }
+                                })
+                        }
+                    };
+                    // The kill ends the burst: a request cut off has no answer.
+                    if r.is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+    }
+    // Let the burst run until a snapshot has been taken beside it, then
+    // kill the server with requests in flight.
+    let mut waited = 0;
+    while waited < 200 {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        waited += 1;
+        let total: usize = answered
+            .iter()
+            .map(|a| a.lock().unwrap().topups.len())
+            .sum();
+        if total > 1500 {
+            break;
+        }
+    }
+    server.kill();
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let counts: Vec<(usize, usize, usize)> = answered
+        .iter()
+        .map(|a| {
+            let a = a.lock().unwrap();
+            (a.topups.len(), a.transfers.len(), a.endpoints.len())
+        })
+        .collect();
+    println!("answered before the kill (top-ups, transfers, endpoints per key): {counts:?}");
+    assert!(
+        counts.iter().all(|c| c.0 > 50 && c.1 > 20 && c.2 > 0),
+        "{counts:?}"
+    );
+
+    let server = Binary::start(&state, &limit);
+    for (k, key) in keys.iter().enumerate() {
+        let c = Client::new(&server.url, key);
+        let answered = std::mem::take(&mut *answered[k].lock().unwrap());
+        check_key(&c, &answered).await;
+    }
+    // Settling after the restart still works and still adds up.
+    for key in &keys {
+        let c = Client::new(&server.url, key);
+        c.post("/v1/test_helpers/clock/advance", "seconds=5", None)
+            .await
+            .expect("advanced");
+        check_key(&c, &Answered::default()).await;
+        let pending = c.walk("/v1/topups?limit=100&status=pending", None).await;
+        assert!(
+            pending.is_empty(),
+            "every top-up settled on the restored clock"
+        );
+    }
+    server.kill();
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Three top-ups in the snapshot (a graceful stop), three more only in
+/// the journal (a kill). Returns the state file's path and the ids.
+async fn some_state(name: &str) -> (PathBuf, Vec<String>) {
+    let d = dir(name);
+    let state = d.join("state");
+    let mut ids = Vec::new();
+    for graceful in [true, false] {
+        let mut server = Binary::start(&state, &[]);
+        let c = Client::new(&server.url, "sk_test_files");
+        for amount in [100, 200, 300] {
+            let t = c
+                .post("/v1/topups", &format!("amount={amount}&currency=usd"), None)
+                .await
+                .expect("created");
+            ids.push(t["id"].as_str().expect("id").to_string());
+        }
+        if graceful {
+            let pid = server.child.id().to_string();
+            assert!(Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .expect("kill")
+                .success());
+            assert!(server.child.wait().expect("exits").success());
+        } else {
+            server.kill();
+        }
+    }
+    (state, ids)
+}
+
+fn journal(state: &Path) -> PathBuf {
+    let mut p = state.as_os_str().to_owned();
+    p.push(".journal");
+    PathBuf::from(p)
+}
+
+/// Starting on `state` fails; returns what it said.
+fn refused(state: &Path) -> String {
+    let out = command(state, &[]).output().expect("runs");
+    assert!(!out.status.success(), "started on a damaged file");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn a_torn_last_record_is_dropped_and_reported() {
+    let (state, ids) = some_state("torn").await;
+    let j = journal(&state);
+    let bytes = std::fs::read(&j).expect("journal");
+    // Half of a record more, as a crash in the middle of a write leaves.
+    let mut torn = bytes.clone();
+    torn.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"']);
+    std::fs::write(&j, &torn).expect("written");
+    let server = Binary::start(&state, &[]);
+    let c = Client::new(&server.url, "sk_test_files");
+    let listed = c.walk("/v1/topups?limit=100", None).await;
+    let listed: Vec<&str> = listed
+        .iter()
+        .map(|t| t["id"].as_str().expect("id"))
+        .collect();
+    for id in &ids {
+        assert!(listed.contains(&id.as_str()), "{id} survives");
+    }
+    let said = server.stderr_after_kill();
+    assert!(
+        said.contains("ends inside a record") && said.contains("dropped"),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(state.parent().expect("dir"));
+}
+
+#[tokio::test]
+async fn damaged_truncated_and_newer_files_stop_start_up_untouched() {
+    let (state, _) = some_state("damaged").await;
+    let j = journal(&state);
+    let snapshot = std::fs::read(&state).expect("snapshot");
+    let journal_bytes = std::fs::read(&j).expect("journal");
+    let restore = || {
+        std::fs::write(&state, &snapshot).expect("restored");
+        std::fs::write(&j, &journal_bytes).expect("restored");
+    };
+
+    // A flipped byte inside the snapshot.
+    let mut bad = snapshot.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x20;
+    std::fs::write(&state, &bad).expect("written");
+    let said = refused(&state);
+    assert!(
+        said.contains("fails its checksum") || said.contains("unreadable"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read(&state).expect("kept"),
+        bad,
+        "the damaged file is left as it was"
+    );
+
+    // A snapshot cut short.
+    restore();
+    std::fs::write(&state, &snapshot[..snapshot.len() - 7]).expect("written");
+    let said = refused(&state);
+    assert!(said.contains("truncated"), "{said}");
+
+    // A flipped byte in a journal record that is not the last.
+    restore();
+    let mut bad = journal_bytes.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x01;
+    std::fs::write(&j, &bad).expect("written");
+    let said = refused(&state);
+    assert!(said.contains("damaged"), "{said}");
+    assert_eq!(std::fs::read(&j).expect("kept"), bad);
+
+    // A file from a newer version.
+    restore();
+    let mut bytes = snapshot.clone();
+    let at = bytes
+        .windows(10)
+        .position(|w| w == b"\"format\":1")
+        .expect("the header's format");
+    bytes[at + 9] = b'9';
+    // The header's checksum must match for the version to be read.
+    let start = 18;
+    let len = u32::from_le_bytes(bytes[start..start + 4].try_into().expect("len")) as usize;
+    let crc = crc32(&bytes[start + 8..start + 8 + len]);
+    bytes[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&state, &bytes).expect("written");
+    let said = refused(&state);
+    assert!(said.contains("newer topups-mock"), "{said}");
+
+    // Not a state file at all.
+    std::fs::write(&state, b"hello").expect("written");
+    let said = refused(&state);
+    assert!(said.contains("not a topups-mock state file"), "{said}");
+
+    // Put back whole, it loads.
+    restore();
+    let server = Binary::start(&state, &[]);
+    let c = Client::new(&server.url, "sk_test_files");
+    assert_eq!(c.walk("/v1/topups?limit=100", None).await.len(), 6);
+    let _ = std::fs::remove_dir_all(state.parent().expect("dir"));
+}
+
+/// CRC-32 (IEEE), bit by bit: the test's own, independent of the server's.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for b in bytes {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[tokio::test]
+async fn a_graceful_stop_leaves_one_snapshot_with_everything() {
+    let d = dir("graceful");
+    let state = d.join("state");
+    let mut server = Binary::start(&state, &[]);
+    let c = Client::new(&server.url, "sk_test_graceful");
+    let t = c
+        .post("/v1/topups", "amount=700&currency=usd", None)
+        .await
+        .expect("created");
+    c.post("/v1/test_helpers/clock/advance", "seconds=3", None)
+        .await
+        .expect("advanced");
+    // SIGTERM: a graceful stop.
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    assert!(server.child.wait().expect("exits").success());
+    let j = std::fs::read(journal(&state)).expect("journal");
+    // The journal holds only its header: everything is in the snapshot.
+    assert!(
+        j.len() < 100,
+        "journal of {} bytes after a graceful stop",
+        j.len()
+    );
+    let server = Binary::start(&state, &[]);
+    let c = Client::new(&server.url, "sk_test_graceful");
+    let got = c
+        .get(
+            &format!("/v1/topups/{}", t["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+    assert_eq!(
+        got["status"], "succeeded",
+        "settled before the stop, and kept"
+    );
+    let (available, _) = c.usd(None).await;
+    assert_eq!(available, 700);
+    // The key's clock was kept: a further advance settles nothing new,
+    // and events are there.
+    let events = c.walk("/v1/events?limit=100", None).await;
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["type"].as_str().expect("type"))
+        .collect();
+    assert!(
+        types.contains(&"topup.succeeded") && types.contains(&"topup.created"),
+        "{types:?}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
