@@ -82,6 +82,8 @@ pub struct Config {
     /// Journal bytes after which a snapshot is written (at least the
     /// snapshot's own size).
     pub state_journal_limit: u64,
+    /// Added before every journal write, as a slow disk would.
+    pub state_write_delay: Duration,
 }
 
 /// Whether the dashboard is served, and to whom.
@@ -122,6 +124,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(10),
             state_file: None,
             state_journal_limit: crate::persist::DEFAULT_JOURNAL_LIMIT,
+            state_write_delay: Duration::ZERO,
             webhooks: Vec::new(),
             forward_to: None,
             webhook_secret: None,
@@ -233,6 +236,11 @@ pub struct Cli {
     #[arg(long, env = "TOPUPS_MOCK_STATE_JOURNAL_LIMIT", default_value_t = crate::persist::DEFAULT_JOURNAL_LIMIT,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub state_journal_limit: u64,
+    /// With --state-file: wait this long before every journal write, as a
+    /// slow disk would (answers wait for their writes, so every write
+    /// request slows by about this much).
+    #[arg(long, env = "TOPUPS_MOCK_STATE_WRITE_DELAY", default_value = "0ms", value_parser = duration_arg)]
+    pub state_write_delay: Duration,
     /// On SIGTERM or Ctrl-C: how long to finish in-flight requests before
     /// exiting.
     #[arg(long, env = "TOPUPS_MOCK_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = duration_arg)]
@@ -323,6 +331,7 @@ impl Cli {
             shutdown_timeout: self.shutdown_timeout,
             state_file: self.state_file,
             state_journal_limit: self.state_journal_limit,
+            state_write_delay: self.state_write_delay,
             webhooks: self.webhooks,
             forward_to: self.forward_to,
             webhook_secret: self.webhook_secret,

@@ -67,7 +67,12 @@ impl Server {
     /// called inside a Tokio runtime.
     pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
         let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
-        let seed = config.seed.unwrap_or_else(|| {
+        // A state file keeps the seed it was made with.
+        let stored = config
+            .state_file
+            .as_deref()
+            .and_then(crate::persist::stored_seed);
+        let seed = config.seed.or(stored).unwrap_or_else(|| {
             splitmix64(clock::wall_millis() as u64 ^ u64::from(std::process::id()))
         });
         let mut rules = Rules {
@@ -148,7 +153,11 @@ impl Server {
             webhook_retries: config.webhook_retries,
         }));
         if let Some(path) = &config.state_file {
-            crate::persist::open(&engine, path, config.state_journal_limit).map_err(invalid)?;
+            let settings = crate::persist::Settings {
+                limit: config.state_journal_limit,
+                write_delay: config.state_write_delay,
+            };
+            crate::persist::open(&engine, path, settings).map_err(invalid)?;
         }
         let persisting = config.state_file.is_some();
         let listen = ListenHub::new(&engine);

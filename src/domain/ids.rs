@@ -133,6 +133,10 @@ impl IdGenerator {
         (n, draw(kind.prefix(), stream, n, kind.len()))
     }
 
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// Every kind's counter, then the request counter: what a state file
     /// keeps so that ids drawn after a restart are new.
     pub fn counters(&self) -> (Vec<u64>, u64) {

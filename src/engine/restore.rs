@@ -33,6 +33,11 @@ impl Engine {
         let _ = self.journal.set(journal);
     }
 
+    /// The seed ids and outcomes are drawn from.
+    pub(crate) fn seed(&self) -> u64 {
+        self.ids.seed()
+    }
+
     /// Every id counter, and the next account number.
     pub(crate) fn counters(&self, accounts: u64) -> Op {
         let (ids, requests) = self.ids.counters();

@@ -54,7 +54,7 @@ pub fn new_journal(path: &Path, generation: u64) -> io::Result<File> {
         .write(true)
         .truncate(true)
         .open(path)?;
-    write_durably(&mut file, &file_start(FileKind::Journal, generation)?)?;
+    write_durably(&mut file, &file_start(FileKind::Journal, generation, None)?)?;
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         File::open(dir)?.sync_all()?;
     }
@@ -65,7 +65,7 @@ pub fn new_journal(path: &Path, generation: u64) -> io::Result<File> {
 /// `PATH.tmp`, fsynced, then renamed over `PATH`. Returns its size.
 pub fn write_snapshot(engine: &Engine, paths: &Paths, generation: u64) -> io::Result<u64> {
     let mut file = File::create(&paths.tmp)?;
-    let mut buf = file_start(FileKind::Snapshot, generation)?;
+    let mut buf = file_start(FileKind::Snapshot, generation, Some(engine.seed()))?;
     let mut bytes = 0u64;
     engine.dump(&mut |op: &Op| {
         frame(&mut buf, op)?;
@@ -206,6 +206,19 @@ fn journal_generation(path: &Path) -> Option<u64> {
         Next::Record(bytes) => serde_json::from_slice::<Header>(&bytes)
             .ok()
             .map(|h| h.generation),
+        _ => None,
+    }
+}
+
+/// The seed the snapshot at `path` was made with, if it can be read.
+pub fn stored_seed(path: &Path) -> Option<u64> {
+    let file = File::open(path).ok()?;
+    let mut r = Reader::new(BufReader::new(file));
+    if !r.magic().ok()? {
+        return None;
+    }
+    match r.next().ok()? {
+        Next::Record(bytes) => serde_json::from_slice::<Header>(&bytes).ok()?.seed,
         _ => None,
     }
 }

@@ -4,6 +4,7 @@
 
 use super::files::{self, Paths};
 use super::record::{frame, write_durably, Object, Op};
+use super::Settings;
 use crate::engine::Engine;
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -32,8 +33,7 @@ pub struct Journal {
     durable: watch::Sender<u64>,
     /// Accounts are numbered in the file; the next number.
     accounts: AtomicU64,
-    /// Journal bytes that start a compaction (at least the snapshot's size).
-    limit: u64,
+    settings: Settings,
     snapshot_bytes: AtomicU64,
     compacting: AtomicBool,
     generation: AtomicU64,
@@ -79,15 +79,15 @@ fn fatal(what: &str, e: std::io::Error) -> ! {
 }
 
 impl Journal {
-    pub(super) fn new(paths: Paths, generation: u64, accounts: u64, limit: u64) -> Arc<Journal> {
+    pub(super) fn new(paths: Paths, generation: u64, settings: Settings) -> Arc<Journal> {
         let (durable, _) = watch::channel(0);
         Arc::new(Journal {
             paths,
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             durable,
-            accounts: AtomicU64::new(accounts),
-            limit,
+            accounts: AtomicU64::new(0),
+            settings,
             snapshot_bytes: AtomicU64::new(0),
             compacting: AtomicBool::new(false),
             generation: AtomicU64::new(generation),
@@ -187,6 +187,9 @@ impl Journal {
             if let Some(engine) = engine.upgrade() {
                 let _ = frame(&mut buf, &engine.counters(self.accounts()));
             }
+            if !self.settings.write_delay.is_zero() {
+                std::thread::sleep(self.settings.write_delay);
+            }
             if let Err(e) = write_durably(&mut file, &buf) {
                 fatal(&format!("cannot write {}", self.paths.journal.display()), e);
             }
@@ -195,7 +198,10 @@ impl Journal {
             if stop {
                 return;
             }
-            let limit = self.limit.max(self.snapshot_bytes.load(Ordering::Relaxed));
+            let limit = self
+                .settings
+                .limit
+                .max(self.snapshot_bytes.load(Ordering::Relaxed));
             if written > limit && !self.compacting.load(Ordering::Acquire) {
                 if let Some(engine) = engine.upgrade() {
                     file = self.begin_compaction(engine);

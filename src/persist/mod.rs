@@ -30,15 +30,25 @@ use std::sync::Arc;
 /// own size, if larger), unless set otherwise.
 pub const DEFAULT_JOURNAL_LIMIT: u64 = 64 << 20;
 
+/// How the journal is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Journal bytes after which a snapshot is written.
+    pub limit: u64,
+    /// Added before every journal write, as a slow disk would (to try what
+    /// an app sees when persistence is slow, and that answers wait for it).
+    pub write_delay: std::time::Duration,
+}
+
 /// Loads the state at `path` into `engine` (a new engine, before it
 /// serves), writes it back as a fresh snapshot and starts journaling.
 /// Refuses, touching nothing, a file it cannot read whole.
-pub fn open(engine: &Arc<Engine>, path: &Path, limit: u64) -> Result<(), String> {
+pub fn open(engine: &Arc<Engine>, path: &Path, settings: Settings) -> Result<(), String> {
     let paths = Paths::new(path);
     let mut restoring = engine.restoring();
     let loaded =
         files::load(&paths, &mut |op| engine.restore_op(op, &mut restoring)).map_err(|r| r.0)?;
-    let journal = Journal::new(paths.clone(), loaded.generation + 1, 0, limit);
+    let journal = Journal::new(paths.clone(), loaded.generation + 1, settings);
     engine.restored(restoring, &journal);
     if let Some(torn) = &loaded.torn {
         log::warn!("{torn}");
@@ -63,6 +73,11 @@ pub fn open(engine: &Arc<Engine>, path: &Path, limit: u64) -> Result<(), String>
     journal.start(file, Arc::downgrade(engine));
     engine.set_journal(journal);
     Ok(())
+}
+
+/// The seed the state at `path` was made with, if there is one.
+pub fn stored_seed(path: &Path) -> Option<u64> {
+    files::stored_seed(path)
 }
 
 /// Stops journaling and writes the state as a snapshot with an empty

@@ -32,6 +32,10 @@ pub struct Header {
     pub format: u32,
     pub kind: FileKind,
     pub generation: u64,
+    /// The seed the state was made with: a restart without `--seed`
+    /// keeps it (and so the command-line endpoints' signing secrets).
+    #[serde(default)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,7 +150,7 @@ pub fn frame<T: Serialize>(out: &mut Vec<u8>, value: &T) -> io::Result<()> {
 }
 
 /// The start of a file: the first line and the header record.
-pub fn file_start(kind: FileKind, generation: u64) -> io::Result<Vec<u8>> {
+pub fn file_start(kind: FileKind, generation: u64, seed: Option<u64>) -> io::Result<Vec<u8>> {
     let mut out = MAGIC.to_vec();
     frame(
         &mut out,
@@ -154,6 +158,7 @@ pub fn file_start(kind: FileKind, generation: u64) -> io::Result<Vec<u8>> {
             format: FORMAT,
             kind,
             generation,
+            seed,
         },
     )?;
     Ok(out)

@@ -256,8 +256,15 @@ async fn check_key(c: &Client, answered: &Answered) {
 async fn kill_9_in_a_burst_loses_no_answered_request() {
     let d = dir("crash");
     let state = d.join("state");
-    // A small journal limit, so snapshots are also written during the burst.
-    let limit = ["--state-journal-limit", "200000"];
+    // A small journal limit, so snapshots are also written during the
+    // burst; and a slow disk, so that an answer sent before its record is
+    // written would be lost by the kill (this test fails without the wait).
+    let limit = [
+        "--state-journal-limit",
+        "200000",
+        "--state-write-delay",
+        "10ms",
+    ];
     let server = Binary::start(&state, &limit);
     let keys: Vec<String> = (0..3).map(|i| format!("sk_test_crash_{i}")).collect();
     // Funds for the transfers: a top-up each, settled and available.
@@ -338,14 +345,14 @@ async fn kill_9_in_a_burst_loses_no_answered_request() {
     // Let the burst run until a snapshot has been taken beside it, then
     // kill the server with requests in flight.
     let mut waited = 0;
-    while waited < 200 {
+    while waited < 400 {
         tokio::time::sleep(Duration::from_millis(25)).await;
         waited += 1;
         let total: usize = answered
             .iter()
             .map(|a| a.lock().unwrap().topups.len())
             .sum();
-        if total > 1500 {
+        if total > 600 {
             break;
         }
     }
@@ -353,6 +360,10 @@ async fn kill_9_in_a_burst_loses_no_answered_request() {
     for t in tasks {
         t.await.expect("task");
     }
+    // Snapshots were written while the burst ran (start-up writes the
+    // first, generation 1).
+    let generation = header(&state)["generation"].as_u64().expect("generation");
+    assert!(generation >= 2, "no snapshot during the burst");
     let counts: Vec<(usize, usize, usize)> = answered
         .iter()
         .map(|a| {
@@ -418,6 +429,13 @@ async fn some_state(name: &str) -> (PathBuf, Vec<String>) {
         }
     }
     (state, ids)
+}
+
+/// A state file's header: the JSON record after the first line.
+fn header(path: &Path) -> Value {
+    let bytes = std::fs::read(path).expect("state file");
+    let len = u32::from_le_bytes(bytes[18..22].try_into().expect("length")) as usize;
+    serde_json::from_slice(&bytes[26..26 + len]).expect("header")
 }
 
 fn journal(state: &Path) -> PathBuf {
