@@ -622,3 +622,76 @@ async fn a_graceful_stop_leaves_one_snapshot_with_everything() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Polls `done` (the server is another process: nothing to be woken by)
+/// for up to 10 seconds.
+async fn eventually<F: std::future::Future<Output = bool>>(mut done: impl FnMut() -> F) {
+    for _ in 0..1000 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("not within 10 s");
+}
+
+#[tokio::test]
+async fn a_retry_owed_before_the_crash_is_made_after_it() {
+    let d = dir("retry");
+    let state = d.join("state");
+    let receiver = crate::helpers::receiver::Receiver::start("/hook").await;
+    receiver.answer(500);
+    let server = Binary::start(&state, &[]);
+    let c = Client::new(&server.url, "sk_test_retry");
+    let endpoint = c
+        .post(
+            "/v1/webhook_endpoints",
+            &format!("url={}&enabled_events[]=topup.created", receiver.url),
+            None,
+        )
+        .await
+        .expect("registered");
+    c.post("/v1/topups", "amount=900&currency=usd", None)
+        .await
+        .expect("created");
+    // The first attempt fails and is logged, with its retry due in a minute.
+    eventually(|| {
+        let c = c.clone();
+        async move {
+            let log = c.get("/v1/test_helpers/webhook_deliveries", None).await;
+            log["data"].as_array().is_some_and(|d| !d.is_empty())
+        }
+    })
+    .await;
+    server.kill();
+
+    receiver.answer(200);
+    let server = Binary::start(&state, &[]);
+    let c = Client::new(&server.url, "sk_test_retry");
+    let event = &c.walk("/v1/events?limit=100", None).await[0];
+    assert_eq!(event["type"], "topup.created");
+    assert_eq!(event["pending_webhooks"], 1, "still owed to the endpoint");
+    c.post("/v1/test_helpers/clock/advance", "seconds=61", None)
+        .await
+        .expect("advanced");
+    eventually(|| {
+        let c = c.clone();
+        let id = event["id"].as_str().expect("id").to_string();
+        async move { c.get(&format!("/v1/events/{id}"), None).await["pending_webhooks"] == 0 }
+    })
+    .await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 2, "the first attempt and its retry");
+    let body: Value = serde_json::from_str(&got[1].1).expect("json");
+    assert_eq!(body["id"], event["id"], "the same event, retried");
+    let log = c.get("/v1/test_helpers/webhook_deliveries", None).await;
+    let attempts: Vec<&Value> = log["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|a| &a["attempt"])
+        .collect();
+    assert!(attempts.contains(&&Value::from(2)), "{log}");
+    assert_eq!(log["data"][0]["endpoint"], endpoint["id"]);
+    let _ = std::fs::remove_dir_all(&d);
+}
