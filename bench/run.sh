@@ -274,6 +274,31 @@ r[hooked.ours]=$(best rps MAX "${runs_hooked[@]}")
 stop "$hooked_pid"
 stop "$slow_pid"
 
+# Create with --state-file (every answer waits for its journal batch to be
+# fsynced, on the disk under target/) against a server without one, in
+# rotation, so the row shows what durability costs.
+log "create with --state-file, against the same without"
+rm -rf "$WORK/state" && mkdir -p "$WORK/state"
+start durable "${SERVER_CMD[@]}" --state-file "$WORK/state/bench.state"
+durable_pid=$STARTED_PID; durable=$STARTED_URL
+start plain "${SERVER_CMD[@]}"; plain_pid=$STARTED_PID; plain=$STARTED_URL
+runs_durable=() runs_plain=() runs_durable_update=() runs_plain_update=()
+for _ in 1 2; do
+  runs_plain+=("$(LOAD_PID=$plain_pid load "$plain" create "$THREADS" "$CONNECTIONS" "$DURATION" "${ids[@]}" "${cursor[@]}")")
+  runs_durable+=("$(LOAD_PID=$durable_pid load "$durable" create "$THREADS" "$CONNECTIONS" "$DURATION" "${ids[@]}" "${cursor[@]}")")
+done
+r[durable.ours]=$(best rps MAX "${runs_durable[@]}")
+r[plain.ours]=$(best rps MAX "${runs_plain[@]}")
+state_bytes=$(du -cb "$WORK/state" | tail -1 | cut -f1)
+stop "$durable_pid"
+stop "$plain_pid"
+# A graceful stop leaves one snapshot; a restart reads it back.
+restart_start=$(date +%s.%N)
+start restored "${SERVER_CMD[@]}" --state-file "$WORK/state/bench.state"
+restart_secs=$(awk -v a="$restart_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+stop "$STARTED_PID"
+rm -rf "$WORK/state"
+
 # With Chromium installed: create with the dashboard open on the bench key
 # (its live stream and the re-reads it makes), and open on another key (a
 # browser and a page that no notice of the load reaches: what the browser
@@ -364,6 +389,9 @@ shape_row() { # SHAPE LABEL
     row "create, the dashboard open on another key (no notice reaches it)" "$(perf "${r[other.ours]}")" "" \
       "$(pct "$(field rps "${r[other.ours]}")" "$(field rps "${r[bare.ours]}")") % of create with no page open"
   fi
+  row "create, no state file (same rotation as the next row)" "$(perf "${r[plain.ours]}")" "" ""
+  row "create, \`--state-file\` (each answer waits for its journal batch's fsync)" "$(perf "${r[durable.ours]}")" "" \
+    "$(pct "$(field rps "${r[durable.ours]}")" "$(field rps "${r[plain.ours]}")") % of create without it; $(mib $((state_bytes / 1024))) on disk, read back in $restart_secs s"
   shape_row transfer "transfer \`POST /v1/transfers\` (1 cent, one destination)"
   shape_row retrieve "retrieve \`GET /v1/topups/{id}\`"
   shape_row list "list \`GET /v1/topups?limit=10&starting_after=…\` ($(int "$list_bytes")-byte page)"
