@@ -98,7 +98,7 @@ pub struct Refused(pub String);
 /// What loading found.
 #[derive(Debug, Default)]
 pub struct Loaded {
-    /// The snapshot's generation (0 when starting afresh).
+    /// The latest generation read (0 when starting afresh).
     pub generation: u64,
     pub records: u64,
     /// A record cut short at the end of the journal, dropped.
@@ -264,7 +264,10 @@ pub fn load(paths: &Paths, apply: &mut dyn FnMut(Op)) -> Result<Loaded, Refused>
     follow.sort();
     let last = follow.len().saturating_sub(1);
     for (i, (_, j)) in follow.into_iter().enumerate() {
-        read_file(j, FileKind::Journal, i == last, apply, &mut loaded)?;
+        let h = read_file(j, FileKind::Journal, i == last, apply, &mut loaded)?;
+        // What is written next outranks every file read, so a leftover
+        // journal is never read again after the state it led to.
+        loaded.generation = loaded.generation.max(h.generation);
     }
     Ok(loaded)
 }
