@@ -270,3 +270,69 @@ pub mod bytes_as_text {
         String::deserialize(d).map(String::into_bytes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(bytes: &[u8]) -> (Vec<Vec<u8>>, Next) {
+        let mut r = Reader::new(bytes);
+        assert!(r.magic().unwrap());
+        let mut records = Vec::new();
+        loop {
+            match r.next().unwrap() {
+                Next::Record(p) => records.push(p),
+                other => return (records, other),
+            }
+        }
+    }
+
+    fn two_records() -> Vec<u8> {
+        let mut bytes = file_start(FileKind::Journal, 3, None).unwrap();
+        frame(&mut bytes, &Op::ServerClock { at: 1 }).unwrap();
+        frame(&mut bytes, &Op::ServerClock { at: 2 }).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn records_read_back_in_order() {
+        let (records, end) = read_all(&two_records());
+        assert!(matches!(end, Next::End));
+        assert_eq!(records.len(), 3);
+        let h: Header = serde_json::from_slice(&records[0]).unwrap();
+        assert_eq!(
+            (h.format, h.kind, h.generation),
+            (FORMAT, FileKind::Journal, 3)
+        );
+        let op: Op = serde_json::from_slice(&records[2]).unwrap();
+        assert!(matches!(op, Op::ServerClock { at: 2 }));
+    }
+
+    #[test]
+    fn a_cut_is_torn_and_a_flipped_byte_is_damage() {
+        let whole = two_records();
+        // Cut anywhere inside the last record: torn, the others intact.
+        for cut in 1..20 {
+            let (records, end) = read_all(&whole[..whole.len() - cut]);
+            assert_eq!(records.len(), 2, "cut {cut}");
+            assert!(matches!(end, Next::Torn { .. }), "cut {cut}");
+        }
+        // A flipped byte in the middle record: its checksum fails.
+        let mut bad = whole.clone();
+        let at = whole.len() - 32 - 10; // inside the middle record's JSON
+        bad[at] ^= 1;
+        let (records, end) = read_all(&bad);
+        assert_eq!(records.len(), 1);
+        assert!(matches!(end, Next::Damaged { .. }));
+        // A length no writer makes, with the bytes to back it: damage.
+        let mut huge = whole[..MAGIC.len()].to_vec();
+        huge.extend_from_slice(&u32::MAX.to_le_bytes());
+        huge.extend_from_slice(&[0; 4]);
+        let mut r = Reader::new(&huge[..]);
+        assert!(r.magic().unwrap());
+        assert!(matches!(r.next().unwrap(), Next::Torn { .. }));
+        assert!(!Reader::new(&b"not a state file at all"[..])
+            .magic()
+            .unwrap());
+    }
+}
