@@ -12,7 +12,9 @@ use crate::store::Provider;
 use crate::stripe::{self, AppState};
 use crate::stripe::{Deliveries, Dispatcher, ListenHub};
 use crate::{clock, fixtures, scenario, whop};
-use actix_web::middleware::{from_fn, Condition};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Condition, Next};
 use actix_web::{web, App, HttpServer};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -48,6 +50,23 @@ fn derived_secret(prefix: &str, seed: u64) -> String {
         s.push(char::from(if v < 10 { b'0' + v } else { b'a' + v - 10 }));
     }
     s
+}
+
+/// With `--state-file`: a response goes out only once everything the
+/// engine appended before it (this request's changes among them) is on
+/// disk.
+async fn durable(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let engine = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.engine.clone());
+    let res = next.call(req).await?;
+    if let Some(journal) = engine.as_ref().and_then(|e| e.journal()) {
+        journal.settled().await;
+    }
+    Ok(res)
 }
 
 /// Starts servers.
@@ -195,7 +214,7 @@ impl Server {
                 .configure(whop::routes)
                 .configure(stripe::routes)
                 .default_service(web::to(stripe::not_found))
-                .wrap(Condition::new(persisting, from_fn(crate::persist::durable)))
+                .wrap(Condition::new(persisting, from_fn(durable)))
                 .wrap(from_fn(stripe::stripe_headers))
         })
         .workers(workers)

@@ -19,9 +19,6 @@ pub use journal::{Journal, Sink};
 pub use record::{bytes_as_text, Kind, Object, Op};
 
 use crate::engine::Engine;
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
 use files::Paths;
 use std::path::Path;
 use std::sync::Arc;
@@ -87,27 +84,8 @@ pub fn close(engine: &Engine) -> std::io::Result<()> {
         return Ok(());
     };
     let generation = journal.stop();
-    let paths = journal_paths(journal);
+    let paths = journal.paths().clone();
     files::write_snapshot(engine, &paths, generation)?;
     files::new_journal(&paths.next, generation)?;
     files::promote_next(&paths)
-}
-
-fn journal_paths(journal: &Journal) -> Paths {
-    journal.paths().clone()
-}
-
-/// Middleware: answers only once what the request changed is durable.
-pub async fn durable(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let engine = req
-        .app_data::<actix_web::web::Data<crate::stripe::AppState>>()
-        .map(|s| s.engine.clone());
-    let res = next.call(req).await?;
-    if let Some(journal) = engine.as_ref().and_then(|e| e.journal()) {
-        journal.settled().await;
-    }
-    Ok(res)
 }
