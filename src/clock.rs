@@ -58,11 +58,12 @@ impl Clock {
         }
     }
 
-    /// Moves a manual clock up to `at`, never back (as a state file left
-    /// it); a real clock reads the wall.
+    /// Sets a manual clock to `at`, where a state file left it (not where
+    /// the wall is now: a stopped clock does not move while the server is
+    /// down); a real clock reads the wall.
     pub fn restore(&self, at: Millis) {
         if self.mode == ClockMode::Manual {
-            self.manual.fetch_max(at, Ordering::AcqRel);
+            self.manual.store(at, Ordering::Release);
         }
     }
 

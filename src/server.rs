@@ -336,6 +336,10 @@ impl ServerHandle {
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
+        // A server dropped without a stop lets its journal writer go.
+        if let Some(journal) = self.engine.journal() {
+            journal.shutdown();
+        }
         if self.task.is_some() {
             self.engine.close_streams();
             // The stop command is sent at once; nothing to wait for here.

@@ -190,6 +190,7 @@ impl Engine {
     /// The account `id`, to change: made on first write from the pristine
     /// world, within the limit on accounts.
     pub fn account(&self, id: &AccountId) -> Result<Arc<Account>, DomainError> {
+        let _op = self.operation();
         if let Some(account) = self.store.get(id) {
             self.sync_if_due(&account, self.now_of(&account));
             return Ok(account);
@@ -271,6 +272,7 @@ impl Engine {
         id: &AccountId,
         by: Millis,
     ) -> Result<Option<(usize, Millis)>, DomainError> {
+        let _op = self.operation();
         if self.clock.mode() != ClockMode::Manual {
             return Ok(None);
         }
@@ -297,6 +299,7 @@ impl Engine {
     /// Puts an account back to its start-up state; its memory is freed
     /// as soon as the requests using it finish.
     pub fn reset(&self, id: &AccountId) {
+        let _op = self.operation();
         let forget = |account: &Arc<Account>| {
             if let Some(sink) = account.sink() {
                 sink.append(Op::Forget { acct: sink.acct() });
@@ -318,6 +321,7 @@ impl Engine {
     /// Runs every job of `account` due at or before `now`, in due order,
     /// each stamped with its own due time. Returns how many top-ups settled.
     pub fn sync(&self, account: &Arc<Account>, now: Millis) -> usize {
+        let _op = self.operation();
         let mut jobs = account.jobs.lock();
         let mut settled = 0;
         let mut ran = false;
@@ -370,6 +374,7 @@ impl Engine {
     /// every job that came due, on every account. Returns how many top-ups
     /// settled; `None` on a real clock.
     pub fn advance(&self, by: Millis) -> Option<usize> {
+        let _op = self.operation();
         let now = self.clock.advance(by)?;
         if let Some(journal) = self.journal() {
             journal.append(Op::ServerClock { at: now });

@@ -7,10 +7,13 @@ use super::webhooks::MAX_ATTEMPTS_KEPT;
 use super::Engine;
 use crate::clock::ClockMode;
 use crate::domain::balance_transaction::TxnType;
+use crate::domain::event::EventType;
 use crate::domain::ledger::Ledger;
+use crate::domain::list::PageRequest;
+use crate::domain::time::Millis;
 use crate::domain::topup::TopupStatus;
-use crate::persist::{Journal, Kind, Object, Op};
-use crate::store::{Account, AccountId, Attempt, Delivery, Job, Target};
+use crate::persist::{Journal, Kind, Object, Op, Operation};
+use crate::store::{keys, Account, AccountId, Attempt, Delivery, Job, Saved, Target};
 use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::Ordering;
@@ -20,12 +23,25 @@ use std::sync::Arc;
 #[derive(Default)]
 pub struct Restoring {
     accounts: HashMap<u64, Arc<Account>>,
+    /// The newest number each account id was made under: an older
+    /// number's records (read after a newer one's, from a journal beside
+    /// a snapshot) never replace it.
+    newest: HashMap<AccountId, u64>,
     next_account: u64,
+    /// Saved answers, the last of each key, kept in time order at the end.
+    saved: HashMap<(u64, Box<str>), Arc<Saved>>,
+    server_clock: Option<i64>,
 }
 
 impl Engine {
     pub fn journal(&self) -> Option<&Arc<Journal>> {
         self.journal.get()
+    }
+
+    /// Marks an operation: what it changes reaches the state file whole
+    /// (nothing without a state file).
+    pub fn operation(&self) -> Option<Operation<'_>> {
+        self.journal.get().map(|j| j.operation())
     }
 
     /// Journals every change from now on.
@@ -87,9 +103,10 @@ impl Engine {
         let account = |acct: &u64| r.accounts.get(acct).cloned();
         match op {
             Op::Account { acct, id } => {
-                if r.accounts.contains_key(&acct) {
+                if r.accounts.contains_key(&acct) || r.newest.get(&id).is_some_and(|n| *n > acct) {
                     return;
                 }
+                r.newest.insert(id.clone(), acct);
                 let clock = self
                     .clocks
                     .entry((id.provider, id.key.clone()))
@@ -101,6 +118,7 @@ impl Engine {
                 r.accounts.insert(acct, account);
             }
             Op::Forget { acct } => {
+                r.saved.retain(|(a, _), _| *a != acct);
                 if let Some(a) = r.accounts.remove(&acct) {
                     self.store.remove_this(&a);
                     if self.store.of_key(a.id.provider, &a.id.key).is_empty() {
@@ -119,8 +137,8 @@ impl Engine {
                 }
             }
             Op::Idempotent { acct, key, saved } => {
-                if let Some(a) = account(&acct) {
-                    a.idempotency.keep(&key, saved);
+                if r.accounts.contains_key(&acct) {
+                    r.saved.insert((acct, key), saved);
                 }
             }
             Op::Attempt { acct, n, attempt } => {
@@ -138,7 +156,9 @@ impl Engine {
                     .or_default()
                     .fetch_max(offset, Ordering::AcqRel);
             }
-            Op::ServerClock { at } => self.clock.restore(at),
+            Op::ServerClock { at } => {
+                r.server_clock = r.server_clock.max(Some(at));
+            }
             Op::Counters {
                 ids,
                 requests,
@@ -153,6 +173,16 @@ impl Engine {
     /// Every account read back starts journaling into `journal`, with its
     /// ledger and queue of due jobs rebuilt from its objects.
     pub(crate) fn restored(&self, r: Restoring, journal: &Arc<Journal>) {
+        if let Some(at) = r.server_clock {
+            self.clock.restore(at);
+        }
+        let mut saved: Vec<_> = r.saved.into_iter().collect();
+        saved.sort_by_key(|(_, s)| s.at);
+        for ((acct, key), s) in saved {
+            if let Some(a) = r.accounts.get(&acct) {
+                a.idempotency.keep(&key, s);
+            }
+        }
         journal.accounts_at_least(r.next_account);
         for (acct, account) in &r.accounts {
             account.journal_into(journal.sink_for(*acct));
@@ -166,20 +196,41 @@ impl Engine {
         let now = self.now_of(account);
         let mut txns = account.balance_transactions.snapshot();
         txns.sort_by_key(|t| t.seq);
+        // The last announcement of funds becoming available: credits that
+        // became available after its second are announced again (they may
+        // have while the server was down).
+        let announced = account
+            .events
+            .page(
+                &PageRequest::default(),
+                &[keys::event_type(EventType::BalanceAvailable)],
+                Some,
+            )
+            .ok()
+            .and_then(|(events, _)| events.first().map(|e| (e.created + 1) * 1000))
+            .unwrap_or(Millis::MIN);
         let mut ledger = Ledger::default();
         let mut jobs = Vec::new();
         for t in &txns {
             ledger.restore(t.currency, t.amount, t.available_at, t.seq, now);
-            // Top-up credits are announced when they become available.
-            if t.kind == TxnType::Topup && t.amount > 0 && t.available_at > now {
-                jobs.push((t.available_at, Job::FundsAvailable));
+            if t.kind == TxnType::Topup && t.amount > 0 && t.available_at >= announced {
+                jobs.push((t.available_at.max(now), Job::FundsAvailable));
             }
         }
         account.set_ledger(ledger);
-        for t in account.topups.snapshot() {
-            if let (TopupStatus::Pending, Some(due)) = (t.status, t.due) {
-                jobs.push((due, Job::Settle(t.id.clone())));
-            }
+        let mut pending: Vec<_> = account
+            .topups
+            .snapshot()
+            .into_iter()
+            .filter_map(|t| match (t.status, t.due) {
+                (TopupStatus::Pending, Some(due)) => Some((t.seq, due, t.id.clone())),
+                _ => None,
+            })
+            .collect();
+        // In creation order, as they were queued.
+        pending.sort();
+        for (_, due, id) in pending {
+            jobs.push((due, Job::Settle(id)));
         }
         self.redeliver(account, now, &mut jobs);
         let mut queue = account.jobs.lock();

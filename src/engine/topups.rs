@@ -47,6 +47,7 @@ impl Engine {
         now: Millis,
         cause: &Cause,
     ) -> Result<Changed<Topup>, DomainError> {
+        let _op = self.operation();
         // Each provider names top-ups its own way (`tu_`, Whop's `pay_`).
         let kind = match account.id.provider {
             Provider::Stripe => IdKind::Topup,
@@ -117,6 +118,7 @@ impl Engine {
         description: Option<Option<String>>,
         metadata: Option<&MetadataUpdate>,
     ) -> Result<Changed<Topup>, DomainError> {
+        let _op = self.operation();
         let (result, object) = account
             .topups
             .update_get(id, |topup| {
@@ -147,6 +149,7 @@ impl Engine {
         now: Millis,
         cause: &Cause,
     ) -> Result<Changed<Topup>, DomainError> {
+        let _op = self.operation();
         let ((result, follow_ups), object) = account
             .topups
             .update_get(id, |topup| {

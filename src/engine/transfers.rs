@@ -65,6 +65,7 @@ impl Engine {
         now: Millis,
         cause: &Cause,
     ) -> Result<Changed<Transfer>, DomainError> {
+        let _op = self.operation();
         platform_only(platform)?;
         // A transfer the balance cannot cover is refused before its
         // destination is made (a refused write makes no account); the
@@ -145,6 +146,7 @@ impl Engine {
         now: Millis,
         cause: &Cause,
     ) -> Result<Changed<Transfer>, DomainError> {
+        let _op = self.operation();
         // A missing transfer is a 404 wherever it is asked for.
         if account.transfers.get(id).is_none() {
             return Err(no_such_transfer(id));
@@ -192,6 +194,7 @@ impl Engine {
         now: Millis,
         cause: &Cause,
     ) -> Result<Changed<TransferReversal>, DomainError> {
+        let _op = self.operation();
         let dest_id = platform
             .transfers
             .get(id)
@@ -275,6 +278,7 @@ impl Engine {
         id: &str,
         metadata: Option<&MetadataUpdate>,
     ) -> Result<Changed<TransferReversal>, DomainError> {
+        let _op = self.operation();
         let not_found = || DomainError::no_such("transfer_reversal", id, "id");
         if account
             .transfer_reversals

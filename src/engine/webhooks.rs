@@ -80,6 +80,7 @@ impl Engine {
         input: NewEndpoint,
         now: Millis,
     ) -> Result<Changed<WebhookEndpoint>, DomainError> {
+        let _op = self.operation();
         if account.webhook_endpoints.len() >= MAX_ENDPOINTS {
             return Err(DomainError::invalid(format!(
                 "You have reached the maximum of {MAX_ENDPOINTS} test webhook endpoints."
@@ -113,6 +114,7 @@ impl Engine {
         id: &str,
         change: EndpointUpdate,
     ) -> Result<Changed<WebhookEndpoint>, DomainError> {
+        let _op = self.operation();
         let (result, object) = account
             .webhook_endpoints
             .update_get(id, |e| {
@@ -151,6 +153,7 @@ impl Engine {
         account: &Account,
         id: &str,
     ) -> Result<WebhookEndpoint, DomainError> {
+        let _op = self.operation();
         account
             .webhook_endpoints
             .remove(id)
@@ -259,6 +262,7 @@ impl Engine {
     /// pending count; a failure is retried on the account's clock until
     /// the schedule runs out.
     pub fn record_attempt(&self, account: &Arc<Account>, mut attempt: Attempt) {
+        let _op = self.operation();
         let now = self.now_of(account);
         attempt.at = now;
         if attempt.duplicate {
@@ -299,6 +303,7 @@ impl Engine {
     /// A delivery whose endpoint is gone (deleted, disabled, its account
     /// reset): it will never be made, so it is pending no more.
     pub fn drop_delivery(&self, d: &Delivery) {
+        let _op = self.operation();
         if let Some(account) = self.store.get(&d.account) {
             self.reached(&account, d);
         }

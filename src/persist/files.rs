@@ -4,10 +4,12 @@
 //! written). Every switch is a rename, so a crash at any moment leaves a
 //! set of files that loads.
 
-use super::record::{file_start, frame, write_durably, FileKind, Header, Next, Op, Reader, FORMAT};
+use super::record::{
+    file_start, frame, write_durably, FileKind, Header, Next, Op, Reader, FORMAT, MAGIC,
+};
 use crate::engine::Engine;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -63,7 +65,14 @@ pub fn new_journal(path: &Path, generation: u64) -> io::Result<File> {
 
 /// Writes the engine's whole state as the snapshot of `generation`: to
 /// `PATH.tmp`, fsynced, then renamed over `PATH`. Returns its size.
-pub fn write_snapshot(engine: &Engine, paths: &Paths, generation: u64) -> io::Result<u64> {
+/// `before_rename` runs once the snapshot is on disk, before it replaces
+/// the old one.
+pub fn write_snapshot(
+    engine: &Engine,
+    paths: &Paths,
+    generation: u64,
+    before_rename: impl FnOnce(),
+) -> io::Result<u64> {
     let mut file = File::create(&paths.tmp)?;
     let mut buf = file_start(FileKind::Snapshot, generation, Some(engine.seed()))?;
     let mut bytes = 0u64;
@@ -80,6 +89,7 @@ pub fn write_snapshot(engine: &Engine, paths: &Paths, generation: u64) -> io::Re
     write_durably(&mut file, &buf)?;
     file.sync_all()?;
     drop(file);
+    before_rename();
     fs::rename(&paths.tmp, &paths.snapshot)?;
     sync_dir(paths)?;
     Ok(bytes)
@@ -148,10 +158,33 @@ fn read_file(
             format_args!("is a {:?} where a {expect:?} belongs", header.kind),
         ));
     }
+    // A journal's records count once the batch they are in is complete
+    // (it ends with the counters): a batch holds whole operations only.
+    let batched = expect == FileKind::Journal;
+    let mut batch: Vec<Op> = Vec::new();
+    let cut_short = |torn: Option<String>, batch: Vec<Op>, loaded: &mut Loaded| {
+        let mut said: Vec<String> = torn.into_iter().collect();
+        if !batch.is_empty() {
+            said.push(format!(
+                "{} ends inside a batch ({} whole records after the last complete batch)",
+                path.display(),
+                batch.len()
+            ));
+        }
+        if !said.is_empty() {
+            loaded.torn = Some(format!(
+                "{}: a write cut short, dropped (no request that wrote it was answered)",
+                said.join("; ")
+            ));
+        }
+    };
     loop {
         let at = r.offset;
         match r.next().map_err(io)? {
-            Next::End => return Ok(header),
+            Next::End => {
+                cut_short(None, batch, loaded);
+                return Ok(header);
+            }
             Next::Record(bytes) => {
                 let op: Op = serde_json::from_slice(&bytes).map_err(|e| {
                     refuse(
@@ -160,13 +193,21 @@ fn read_file(
                     )
                 })?;
                 loaded.records += 1;
-                apply(op);
+                if !batched {
+                    apply(op);
+                } else if matches!(op, Op::Counters { .. }) {
+                    batch.drain(..).for_each(&mut *apply);
+                    apply(op);
+                } else {
+                    batch.push(op);
+                }
             }
             Next::Torn { bytes } if may_tear => {
-                loaded.torn = Some(format!(
-                    "{} ends inside a record ({bytes} bytes at byte {at}), a write cut short: dropped (no request that wrote it was answered)",
+                let torn = format!(
+                    "{} ends inside a record ({bytes} bytes at byte {at})",
                     path.display()
-                ));
+                );
+                cut_short(Some(torn), batch, loaded);
                 return Ok(header);
             }
             Next::Torn { bytes } => {
@@ -178,10 +219,11 @@ fn read_file(
                 ))
             }
             Next::Damaged { offset } if may_tear && r.at_end().map_err(io)? => {
-                loaded.torn = Some(format!(
-                    "{}'s last record (at byte {offset}) fails its checksum, a write cut short: dropped (no request that wrote it was answered)",
+                let torn = format!(
+                    "{}'s last record (at byte {offset}) fails its checksum",
                     path.display()
-                ));
+                );
+                cut_short(Some(torn), batch, loaded);
                 return Ok(header);
             }
             Next::Damaged { offset } => {
@@ -194,19 +236,37 @@ fn read_file(
     }
 }
 
-/// The generation a journal file says it is, or `None` if it is not one
-/// (then reading it refuses with the reason).
-fn journal_generation(path: &Path) -> Option<u64> {
-    let file = File::open(path).ok()?;
-    let mut r = Reader::new(BufReader::new(file));
-    if !r.magic().ok()? {
-        return None;
+/// What a journal file's start says.
+enum Head {
+    Generation(u64),
+    /// Cut short before its header was whole: a journal whose creation a
+    /// crash interrupted, so it holds nothing.
+    Unfinished,
+    /// Not a journal (reading it refuses with the reason).
+    Unreadable,
+}
+
+fn journal_head(path: &Path) -> Head {
+    let read = File::open(path).and_then(|f| {
+        let mut start = Vec::new();
+        f.take(4096).read_to_end(&mut start).map(|_| start)
+    });
+    let Ok(bytes) = read else {
+        return Head::Unreadable;
+    };
+    if bytes.len() < MAGIC.len() {
+        return if MAGIC.starts_with(&bytes) {
+            Head::Unfinished
+        } else {
+            Head::Unreadable
+        };
     }
-    match r.next().ok()? {
-        Next::Record(bytes) => serde_json::from_slice::<Header>(&bytes)
-            .ok()
-            .map(|h| h.generation),
-        _ => None,
+    let mut r = Reader::new(&bytes[..]);
+    match (r.magic(), r.next()) {
+        (Ok(true), Ok(Next::Record(h))) => serde_json::from_slice::<Header>(&h)
+            .map_or(Head::Unreadable, |h| Head::Generation(h.generation)),
+        (Ok(true), Ok(Next::Torn { .. } | Next::End)) => Head::Unfinished,
+        _ => Head::Unreadable,
     }
 }
 
@@ -254,11 +314,12 @@ pub fn load(paths: &Paths, apply: &mut dyn FnMut(Op)) -> Result<Loaded, Refused>
     // finished its snapshot but not its rename: the snapshot holds it.
     let mut follow: Vec<(u64, &PathBuf)> = Vec::new();
     for j in journals {
-        match journal_generation(j) {
-            Some(g) if g < header.generation => {}
-            Some(g) => follow.push((g, j)),
-            // Unreadable: reading it says why.
-            None => follow.push((u64::MAX, j)),
+        match journal_head(j) {
+            Head::Generation(g) if g < header.generation => {}
+            Head::Generation(g) => follow.push((g, j)),
+            Head::Unfinished => log::warn!("{} holds no whole header: ignored", j.display()),
+            // Reading it says why.
+            Head::Unreadable => follow.push((u64::MAX, j)),
         }
     }
     follow.sort();

@@ -6,9 +6,10 @@ use super::files::{self, Paths};
 use super::record::{frame, write_durably, Object, Op};
 use super::Settings;
 use crate::engine::Engine;
+use std::cell::Cell;
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard, Weak};
 use std::thread::JoinHandle;
 use tokio::sync::watch;
 
@@ -38,6 +39,28 @@ pub struct Journal {
     compacting: AtomicBool,
     generation: AtomicU64,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Held shared by every engine operation while it changes state, and
+    /// briefly exclusive by the writer when it takes a batch (and by a
+    /// snapshot when it marks where it ends): a batch, and a snapshot's
+    /// cut, never falls inside an operation, so none is ever half on disk.
+    gate: RwLock<()>,
+}
+
+thread_local! {
+    /// How deep this thread is in operations: only the outermost takes the
+    /// gate (a nested shared lock could wait behind the writer forever).
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// One engine operation in progress (see [`Journal::operation`]).
+pub struct Operation<'a> {
+    _gate: Option<RwLockReadGuard<'a, ()>>,
+}
+
+impl Drop for Operation<'_> {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
 }
 
 /// Where one account's changes are journaled.
@@ -60,6 +83,11 @@ impl Sink {
 
     pub fn append(&self, op: Op) {
         self.journal.append(op);
+    }
+
+    /// [`Journal::operation`].
+    pub fn operation(&self) -> Operation<'_> {
+        self.journal.operation()
     }
 
     pub fn put(&self, object: Object) {
@@ -92,7 +120,36 @@ impl Journal {
             compacting: AtomicBool::new(false),
             generation: AtomicU64::new(generation),
             threads: Mutex::default(),
+            gate: RwLock::new(()),
         })
+    }
+
+    /// Marks an engine operation: every record it appends goes to disk in
+    /// one batch. Taken before the operation takes any other lock.
+    pub fn operation(&self) -> Operation<'_> {
+        let depth = DEPTH.with(|d| {
+            let depth = d.get();
+            d.set(depth + 1);
+            depth
+        });
+        Operation {
+            _gate: (depth == 0).then(|| self.gate.read().unwrap_or_else(PoisonError::into_inner)),
+        }
+    }
+
+    /// The number of the last record appended by a finished operation,
+    /// read while none is in progress.
+    fn cut(&self) -> u64 {
+        let _gate = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+        self.appended()
+    }
+
+    /// Blocks this (non-async) thread until record `n` is durable.
+    fn wait_durable(&self, n: u64) {
+        let rx = self.durable.subscribe();
+        while *rx.borrow() < n {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     /// A sink for a new account, with a number of its own.
@@ -168,12 +225,17 @@ impl Journal {
         let mut buf = Vec::with_capacity(1 << 16);
         let mut written: u64 = 0;
         loop {
-            let (ops, upto, stop) = {
+            {
                 let mut q = self.queue();
                 while q.ops.is_empty() && !q.stop {
                     q.idle = true;
                     q = self.wake.wait(q).unwrap_or_else(PoisonError::into_inner);
                 }
+            }
+            let (ops, upto, stop) = {
+                // Between operations: the batch holds whole ones only.
+                let _gate = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+                let mut q = self.queue();
                 (std::mem::take(&mut q.ops), q.appended, q.stop)
             };
             buf.clear();
@@ -183,9 +245,18 @@ impl Journal {
                 }
             }
             drop(ops);
-            // The counters as they are now cover every id in this batch.
-            if let Some(engine) = engine.upgrade() {
-                let _ = frame(&mut buf, &engine.counters(self.accounts()));
+            // Ends the batch (a batch without it is dropped on load), with
+            // the counters as they are now, which cover every id in it.
+            let counters = match engine.upgrade() {
+                Some(engine) => engine.counters(self.accounts()),
+                None => Op::Counters {
+                    ids: Vec::new(),
+                    requests: 0,
+                    accounts: self.accounts(),
+                },
+            };
+            if let Err(e) = frame(&mut buf, &counters) {
+                fatal("cannot encode a journal record", e);
             }
             if !self.settings.write_delay.is_zero() {
                 std::thread::sleep(self.settings.write_delay);
@@ -221,10 +292,15 @@ impl Journal {
             .unwrap_or_else(|e| fatal("cannot start a new journal", e));
         self.compacting.store(true, Ordering::Release);
         let me = self.clone();
+        self.reap();
         let handle = std::thread::Builder::new()
             .name("snapshot".into())
             .spawn(move || {
-                match files::write_snapshot(&engine, &me.paths, generation) {
+                // Every operation the dump may have seen part of is in the
+                // new journal; the snapshot replaces the old journal only
+                // once those are on disk.
+                let before_rename = || me.wait_durable(me.cut());
+                match files::write_snapshot(&engine, &me.paths, generation, before_rename) {
                     Ok(bytes) => me.snapshot_bytes.store(bytes, Ordering::Relaxed),
                     Err(e) => fatal("cannot write a snapshot", e),
                 }
@@ -245,6 +321,26 @@ impl Journal {
         file
     }
 
+    /// Joins the snapshot threads that have finished.
+    fn reap(&self) {
+        let mut threads = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
+        let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut *threads)
+            .into_iter()
+            .partition(|t| t.is_finished());
+        *threads = running;
+        for t in done {
+            let _ = t.join();
+        }
+    }
+
+    /// Asks the writer to write what is queued and exit, without waiting
+    /// (a server dropped without a stop).
+    pub fn shutdown(&self) {
+        let mut q = self.queue();
+        q.stop = true;
+        self.wake.notify_one();
+    }
+
     pub(super) fn set_snapshot_bytes(&self, bytes: u64) {
         self.snapshot_bytes.store(bytes, Ordering::Relaxed);
     }
@@ -257,8 +353,17 @@ impl Journal {
             q.stop = true;
             self.wake.notify_one();
         }
-        let threads =
-            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner))
+                .into_iter();
+        // The writer first (it was started first): once it has written
+        // what was queued, nothing more is written, and whoever still
+        // waits (a snapshot in progress among them) is let go; the final
+        // snapshot holds what they changed.
+        if let Some(writer) = threads.next() {
+            let _ = writer.join();
+        }
+        self.durable.send_replace(u64::MAX);
         for t in threads {
             let _ = t.join();
         }

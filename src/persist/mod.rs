@@ -15,7 +15,7 @@ mod files;
 mod journal;
 mod record;
 
-pub use journal::{Journal, Sink};
+pub use journal::{Journal, Operation, Sink};
 pub use record::{bytes_as_text, Kind, Object, Op};
 
 use crate::engine::Engine;
@@ -61,7 +61,7 @@ pub fn open(engine: &Arc<Engine>, path: &Path, settings: Settings) -> Result<(),
         );
     }
     let generation = loaded.generation + 1;
-    let bytes = files::write_snapshot(engine, &paths, generation)
+    let bytes = files::write_snapshot(engine, &paths, generation, || {})
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     journal.set_snapshot_bytes(bytes);
     let file = files::new_journal(&paths.next, generation)
@@ -85,7 +85,7 @@ pub fn close(engine: &Engine) -> std::io::Result<()> {
     };
     let generation = journal.stop();
     let paths = journal.paths().clone();
-    files::write_snapshot(engine, &paths, generation)?;
+    files::write_snapshot(engine, &paths, generation, || {})?;
     files::new_journal(&paths.next, generation)?;
     files::promote_next(&paths)
 }

@@ -118,6 +118,8 @@ fn run(
             Ok(res.body(saved.body.clone()))
         }
         Begin::Run => {
+            // The change and its saved answer reach the state file together.
+            let _op = account.sink().map(|s| s.operation());
             let w = write(Some(&key));
             let running = Running { keys, key: &key };
             let result = work(&w);

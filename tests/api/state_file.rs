@@ -280,6 +280,16 @@ async fn kill_9_in_a_burst_loses_no_answered_request() {
     let answered: Vec<Arc<Mutex<Answered>>> = keys.iter().map(|_| Arc::default()).collect();
     let mut tasks = Vec::new();
     for (k, key) in keys.iter().enumerate() {
+        // One more client per key moves its clock, so top-ups settle (a
+        // credit, an event and the top-up's change) while the burst runs.
+        let c = Client::new(&server.url, key);
+        tasks.push(tokio::spawn(async move {
+            while c
+                .post("/v1/test_helpers/clock/advance", "millis=700", None)
+                .await
+                .is_ok()
+            {}
+        }));
         for w in 0..4 {
             let c = Client::new(&server.url, key);
             let log = answered[k].clone();
@@ -580,6 +590,21 @@ async fn a_graceful_stop_leaves_one_snapshot_with_everything() {
     c.post("/v1/test_helpers/clock/advance", "seconds=3", None)
         .await
         .expect("advanced");
+    // A reset account stays reset: the key starts afresh and writes anew.
+    let other = Client::new(&server.url, "sk_test_graceful_reset");
+    other
+        .post("/v1/topups", "amount=100&currency=usd", None)
+        .await
+        .expect("created");
+    other
+        .post("/v1/test_helpers/reset", "", None)
+        .await
+        .expect("reset");
+    let kept = other
+        .post("/v1/topups", "amount=200&currency=usd", None)
+        .await
+        .expect("created");
+    let before = c.get("/v1/test_helpers/clock", None).await;
     // SIGTERM: a graceful stop.
     let pid = server.child.id().to_string();
     assert!(Command::new("kill")
@@ -588,6 +613,8 @@ async fn a_graceful_stop_leaves_one_snapshot_with_everything() {
         .expect("kill")
         .success());
     assert!(server.child.wait().expect("exits").success());
+    // The wall moves on while the server is down; its manual clock must not.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let j = std::fs::read(journal(&state)).expect("journal");
     // The journal holds only its header: everything is in the snapshot.
     assert!(
@@ -609,8 +636,14 @@ async fn a_graceful_stop_leaves_one_snapshot_with_everything() {
     );
     let (available, _) = c.usd(None).await;
     assert_eq!(available, 700);
-    // The key's clock was kept: a further advance settles nothing new,
-    // and events are there.
+    // The clocks were kept: the server's manual clock where it stood (not
+    // where the wall is now), and the key's 3 s ahead of it.
+    let clock = c.get("/v1/test_helpers/clock", None).await;
+    assert_eq!(
+        clock["now_ms"], before["now_ms"],
+        "{clock} against {before}"
+    );
+    // Events too.
     let events = c.walk("/v1/events?limit=100", None).await;
     let types: Vec<&str> = events
         .iter()
@@ -620,6 +653,10 @@ async fn a_graceful_stop_leaves_one_snapshot_with_everything() {
         types.contains(&"topup.succeeded") && types.contains(&"topup.created"),
         "{types:?}"
     );
+    let other = Client::new(&server.url, "sk_test_graceful_reset");
+    let listed = other.walk("/v1/topups?limit=100", None).await;
+    assert_eq!(listed.len(), 1, "only what was made after the reset");
+    assert_eq!(listed[0]["id"], kept["id"]);
     let _ = std::fs::remove_dir_all(&d);
 }
 
