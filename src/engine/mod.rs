@@ -287,6 +287,7 @@ impl Engine {
                 provider: id.provider,
                 key: id.key.clone(),
                 offset: account.offset(),
+                by: account.sink().map(|s| s.acct()),
             });
         }
         let mut settled = 0;

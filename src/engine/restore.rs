@@ -81,6 +81,7 @@ impl Engine {
                 provider: e.key().0,
                 key: e.key().1.clone(),
                 offset: e.value().load(Ordering::Acquire),
+                by: None,
             })
             .collect();
         for op in &clocks {
@@ -146,10 +147,12 @@ impl Engine {
                     a.restore_attempt(n, *attempt, MAX_ATTEMPTS_KEPT);
                 }
             }
+            Op::KeyClock { by: Some(acct), .. } if !r.accounts.contains_key(&acct) => {}
             Op::KeyClock {
                 provider,
                 key,
                 offset,
+                ..
             } => {
                 self.clocks
                     .entry((provider, key))

@@ -120,6 +120,10 @@ pub enum Op {
         provider: Provider,
         key: Box<str>,
         offset: Millis,
+        /// The account whose advance moved it: once that account is
+        /// reset, the move is void (an advance racing a reset).
+        #[serde(default)]
+        by: Option<u64>,
     },
     /// The server's manual clock.
     ServerClock {
