@@ -2,6 +2,7 @@
 //! funds are not yet available kept in time order, so reading the balance
 //! never walks the whole history.
 
+use super::balance_transaction::BalanceTransaction;
 use super::currency::Currency;
 use super::time::Millis;
 use serde::{Deserialize, Serialize};
@@ -49,22 +50,12 @@ impl Ledger {
         }
     }
 
-    /// Books a transaction read back from a state file, in booking order:
-    /// as [`Ledger::record`], keeping what matured within the last day so
-    /// that reads of moments before `now` stay exact.
-    pub fn restore(
-        &mut self,
-        currency: Currency,
-        amount: i64,
-        available_at: Millis,
-        seq: u64,
-        now: Millis,
-    ) {
-        *self.totals.entry(currency).or_default() += amount;
-        if available_at > now.saturating_sub(FORGET_AFTER) {
-            self.maturing
-                .insert((available_at, seq), (currency, amount));
-        }
+    /// Books a transaction read back from a state file (in booking order)
+    /// as if it were booked a day before `now`: what matured within the
+    /// last day is kept, so reads of moments before `now` stay exact.
+    pub fn restore(&mut self, t: &BalanceTransaction, now: Millis) {
+        let then = now.saturating_sub(FORGET_AFTER);
+        self.record(t.currency, t.amount, t.available_at, t.seq, then);
     }
 
     /// What is not yet available at `now`, per currency.

@@ -203,12 +203,7 @@ impl Engine {
         }
         // Every account of a key runs on the key's clock, which outlives
         // any one of them (a reset keeps it).
-        let clock = self
-            .clocks
-            .entry((id.provider, id.key.clone()))
-            .or_default()
-            .value()
-            .clone();
+        let clock = self.key_clock_or_new(id);
         let world = self.world(id);
         self.sync_if_due(world, self.clock.now());
         // Copied before the store is locked; a racing first write wins.
@@ -236,6 +231,16 @@ impl Engine {
         }
         self.sync_if_due(&account, self.now_of(&account));
         Ok(account)
+    }
+
+    /// The clock of `id`'s API key, made (at the server's time) if the key
+    /// has none yet.
+    fn key_clock_or_new(&self, id: &AccountId) -> Arc<AtomicI64> {
+        self.clocks
+            .entry((id.provider, id.key.clone()))
+            .or_default()
+            .value()
+            .clone()
     }
 
     /// The clock of `id`'s API key, if the key has written anything.

@@ -108,13 +108,7 @@ impl Engine {
                     return;
                 }
                 r.newest.insert(id.clone(), acct);
-                let clock = self
-                    .clocks
-                    .entry((id.provider, id.key.clone()))
-                    .or_default()
-                    .value()
-                    .clone();
-                let account = Arc::new(Account::on_clock(id, clock));
+                let account = Arc::new(Account::on_clock(id.clone(), self.key_clock_or_new(&id)));
                 self.store.put(account.clone());
                 r.accounts.insert(acct, account);
             }
@@ -215,7 +209,7 @@ impl Engine {
         let mut ledger = Ledger::default();
         let mut jobs = Vec::new();
         for t in &txns {
-            ledger.restore(t.currency, t.amount, t.available_at, t.seq, now);
+            ledger.restore(t, now);
             if t.kind == TxnType::Topup && t.amount > 0 && t.available_at >= announced {
                 jobs.push((t.available_at.max(now), Job::FundsAvailable));
             }

@@ -2,7 +2,6 @@
 //! shared server meets, measured on the real binary (its RSS from
 //! /proc/PID/status), and a graceful stop. Each check prints its figure.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,21 +12,11 @@ struct Binary {
 
 impl Binary {
     fn start(args: &[&str]) -> Binary {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_topups-mock"))
-            .args(["--port", "0", "--log-level", "warn", "--clock", "manual"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_topups-mock"));
+        cmd.args(["--port", "0", "--log-level", "warn", "--clock", "manual"])
             .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("a line");
-        let url = line
-            .trim()
-            .strip_prefix("topups-mock listening on ")
-            .expect("the listening line")
-            .to_string();
+            .stderr(Stdio::null());
+        let (child, url) = crate::helpers::binary::spawn(cmd);
         Binary { child, url }
     }
 

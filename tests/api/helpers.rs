@@ -4,6 +4,7 @@
 //! Stripe's OpenAPI subset (see `helpers/openapi.rs`): a body that does not
 //! match its schema fails the test that made the request.
 
+pub mod binary;
 mod openapi;
 pub mod receiver;
 pub mod whop_openapi;

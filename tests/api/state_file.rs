@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -28,20 +28,18 @@ fn command(state: &Path, extra: &[&str]) -> Command {
 
 impl Binary {
     fn start(state: &Path, extra: &[&str]) -> Binary {
-        let mut child = command(state, extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("a line");
-        let url = line
-            .trim()
-            .strip_prefix("topups-mock listening on ")
-            .unwrap_or_else(|| panic!("the listening line, got {line:?}: {}", stderr(&mut child)))
-            .to_string();
+        let mut cmd = command(state, extra);
+        cmd.stderr(Stdio::piped());
+        let (child, url) = crate::helpers::binary::spawn(cmd);
         Binary { child, url }
+    }
+
+    /// SIGTERM: a graceful stop, which exits 0.
+    fn terminate(&mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.expect("kill").success());
+        assert!(self.child.wait().expect("exits").success());
     }
 
     fn kill(mut self) {
@@ -427,13 +425,7 @@ async fn some_state(name: &str) -> (PathBuf, Vec<String>) {
             ids.push(t["id"].as_str().expect("id").to_string());
         }
         if graceful {
-            let pid = server.child.id().to_string();
-            assert!(Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .expect("kill")
-                .success());
-            assert!(server.child.wait().expect("exits").success());
+            server.terminate();
         } else {
             server.kill();
         }
@@ -605,14 +597,7 @@ async fn a_graceful_stop_leaves_one_snapshot_with_everything() {
         .await
         .expect("created");
     let before = c.get("/v1/test_helpers/clock", None).await;
-    // SIGTERM: a graceful stop.
-    let pid = server.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill")
-        .success());
-    assert!(server.child.wait().expect("exits").success());
+    server.terminate();
     // The wall moves on while the server is down; its manual clock must not.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let j = std::fs::read(journal(&state)).expect("journal");
