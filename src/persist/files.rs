@@ -180,60 +180,69 @@ fn read_file(
     };
     loop {
         let at = r.offset;
-        match r.next().map_err(io)? {
+        let next = r.next().map_err(io)?;
+        // What a crash in the middle of the last batch leaves (a record cut
+        // short, a hole, a bad checksum) is told from damage by what
+        // follows: damage is followed by a complete batch's end mark, an
+        // unfinished batch by nothing that is one.
+        let problem = match next {
             Next::End => {
                 cut_short(None, batch, loaded);
                 return Ok(header);
             }
-            Next::Record(bytes) => {
-                let op: Op = serde_json::from_slice(&bytes).map_err(|e| {
-                    refuse(
-                        path,
-                        format_args!("is damaged: the record at byte {at} is unreadable ({e})"),
-                    )
-                })?;
-                loaded.records += 1;
-                if !batched {
-                    apply(op);
-                } else if matches!(op, Op::Counters { .. }) {
-                    batch.drain(..).for_each(&mut *apply);
-                    apply(op);
-                } else {
-                    batch.push(op);
+            Next::Record(bytes) => match serde_json::from_slice::<Op>(&bytes) {
+                Ok(op) => {
+                    loaded.records += 1;
+                    if !batched {
+                        apply(op);
+                    } else if matches!(op, Op::Counters { .. }) {
+                        batch.drain(..).for_each(&mut *apply);
+                        apply(op);
+                    } else {
+                        batch.push(op);
+                    }
+                    continue;
                 }
-            }
-            Next::Torn { bytes } if may_tear => {
-                let torn = format!(
-                    "{} ends inside a record ({bytes} bytes at byte {at})",
-                    path.display()
-                );
-                cut_short(Some(torn), batch, loaded);
-                return Ok(header);
-            }
-            Next::Torn { bytes } => {
-                return Err(refuse(
-                    path,
-                    format_args!(
-                        "is truncated: it ends inside a record ({bytes} bytes at byte {at})"
-                    ),
-                ))
-            }
-            Next::Damaged { offset } if may_tear && r.at_end().map_err(io)? => {
-                let torn = format!(
-                    "{}'s last record (at byte {offset}) fails its checksum",
-                    path.display()
-                );
-                cut_short(Some(torn), batch, loaded);
-                return Ok(header);
-            }
-            Next::Damaged { offset } => {
-                return Err(refuse(
-                    path,
-                    format_args!("is damaged: the record at byte {offset} fails its checksum"),
-                ))
-            }
+                Err(e) => format!("the record at byte {at} is unreadable ({e})"),
+            },
+            Next::Torn { bytes } => format!("it ends inside a record ({bytes} bytes at byte {at})"),
+            Next::Damaged { offset } => format!("the record at byte {offset} fails its checksum"),
+        };
+        if may_tear && !commit_follows(path, at).map_err(io)? {
+            cut_short(
+                Some(format!("{}: {problem}", path.display())),
+                batch,
+                loaded,
+            );
+            return Ok(header);
         }
+        let what = if problem.starts_with("it ends") {
+            "is truncated"
+        } else {
+            "is damaged"
+        };
+        return Err(refuse(path, format_args!("{what}: {problem}")));
     }
+}
+
+/// Whether a whole batch's end mark (a counters record with a good
+/// checksum) starts anywhere after byte `at` of `path`.
+fn commit_follows(path: &Path, at: u64) -> io::Result<bool> {
+    use std::io::Seek;
+    let mut file = File::open(path)?;
+    file.seek(io::SeekFrom::Start(at + 1))?;
+    let mut rest = Vec::new();
+    file.read_to_end(&mut rest)?;
+    const MARK: &[u8] = b"{\"Counters\"";
+    Ok((0..rest.len().saturating_sub(8 + MARK.len())).any(|i| {
+        let payload = &rest[i + 8..];
+        if !payload.starts_with(MARK) {
+            return false;
+        }
+        let len = u32::from_le_bytes([rest[i], rest[i + 1], rest[i + 2], rest[i + 3]]) as usize;
+        let crc = u32::from_le_bytes([rest[i + 4], rest[i + 5], rest[i + 6], rest[i + 7]]);
+        len <= payload.len() && crc32fast::hash(&payload[..len]) == crc
+    }))
 }
 
 /// What a journal file's start says.

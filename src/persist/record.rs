@@ -248,12 +248,6 @@ impl<R: Read> Reader<R> {
         }
         Ok(Next::Record(payload))
     }
-
-    /// Whether nothing follows.
-    pub fn at_end(&mut self) -> io::Result<bool> {
-        let mut b = [0u8; 1];
-        Ok(self.fill(&mut b)? == 0)
-    }
 }
 
 /// Writes `bytes` and makes them durable.
