@@ -18,6 +18,8 @@ pub struct Paths {
     pub journal: PathBuf,
     pub next: PathBuf,
     pub tmp: PathBuf,
+    /// Held locked by the one server using the state.
+    pub lock: PathBuf,
 }
 
 impl Paths {
@@ -32,6 +34,7 @@ impl Paths {
             journal: with(".journal"),
             next: with(".journal-next"),
             tmp: with(".tmp"),
+            lock: with(".lock"),
         }
     }
 
@@ -39,6 +42,45 @@ impl Paths {
         match self.snapshot.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
+        }
+    }
+}
+
+/// Takes the state's lock, waiting up to `patience` for a server that is
+/// still writing its last snapshot (a restart right after a stop); the
+/// lock is held as long as the returned file is open.
+pub fn lock(paths: &Paths, patience: std::time::Duration) -> Result<File, Refused> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&paths.lock)
+        .map_err(|e| refuse(&paths.lock, format_args!("cannot be opened: {e}")))?;
+    let deadline = std::time::Instant::now() + patience;
+    let mut said = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                if !said {
+                    eprintln!(
+                        "topups-mock: waiting for the other server using {} to finish",
+                        paths.snapshot.display()
+                    );
+                    said = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(Refused(format!(
+                    "{} is in use by another topups-mock (it holds {}): one server per state file.",
+                    paths.snapshot.display(),
+                    paths.lock.display()
+                )))
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(refuse(&paths.lock, format_args!("cannot be locked: {e}")))
+            }
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct Journal {
     /// snapshot when it marks where it ends): a batch, and a snapshot's
     /// cut, never falls inside an operation, so none is ever half on disk.
     gate: RwLock<()>,
+    /// The state's lock, held while the journal lives.
+    _lock: File,
 }
 
 thread_local! {
@@ -107,7 +109,12 @@ fn fatal(what: &str, e: std::io::Error) -> ! {
 }
 
 impl Journal {
-    pub(super) fn new(paths: Paths, generation: u64, settings: Settings) -> Arc<Journal> {
+    pub(super) fn new(
+        paths: Paths,
+        generation: u64,
+        settings: Settings,
+        lock: File,
+    ) -> Arc<Journal> {
         let (durable, _) = watch::channel(0);
         Arc::new(Journal {
             paths,
@@ -121,6 +128,7 @@ impl Journal {
             generation: AtomicU64::new(generation),
             threads: Mutex::default(),
             gate: RwLock::new(()),
+            _lock: lock,
         })
     }
 

@@ -42,10 +42,11 @@ pub struct Settings {
 /// Refuses, touching nothing, a file it cannot read whole.
 pub fn open(engine: &Arc<Engine>, path: &Path, settings: Settings) -> Result<(), String> {
     let paths = Paths::new(path);
+    let lock = files::lock(&paths, std::time::Duration::from_secs(30)).map_err(|r| r.0)?;
     let mut restoring = engine.restoring();
     let loaded =
         files::load(&paths, &mut |op| engine.restore_op(op, &mut restoring)).map_err(|r| r.0)?;
-    let journal = Journal::new(paths.clone(), loaded.generation + 1, settings);
+    let journal = Journal::new(paths.clone(), loaded.generation + 1, settings, lock);
     engine.restored(restoring, &journal);
     if let Some(torn) = &loaded.torn {
         log::warn!("{torn}");

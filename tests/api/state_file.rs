@@ -743,3 +743,38 @@ async fn a_retry_owed_before_the_crash_is_made_after_it() {
     assert_eq!(log["data"][0]["endpoint"], endpoint["id"]);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[tokio::test]
+async fn a_second_server_on_the_same_file_waits_for_the_first() {
+    let d = dir("lock");
+    let state = d.join("state");
+    let mut first = Binary::start(&state, &[]);
+    let c = Client::new(&first.url, "sk_test_lock");
+    let t = c
+        .post("/v1/topups", "amount=300&currency=usd", None)
+        .await
+        .expect("created");
+    // The second start waits on the first's lock: no listening line yet.
+    let second_state = state.clone();
+    let second = std::thread::spawn(move || Binary::start(&second_state, &[]));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !second.is_finished(),
+        "started beside a server using its file"
+    );
+    first.terminate();
+    let second = tokio::task::spawn_blocking(move || second.join().expect("started"))
+        .await
+        .expect("joined");
+    let c = Client::new(&second.url, "sk_test_lock");
+    let got = c
+        .get(
+            &format!("/v1/topups/{}", t["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+    assert_eq!(got["amount"], 300, "it read what the first left");
+    let said = second.stderr_after_kill();
+    assert!(said.contains("waiting for the other server"), "{said}");
+    let _ = std::fs::remove_dir_all(&d);
+}
