@@ -61,6 +61,7 @@ impl Engine {
             ids,
             requests,
             accounts,
+            batch: 0,
         }
     }
 
@@ -160,6 +161,7 @@ impl Engine {
                 ids,
                 requests,
                 accounts,
+                ..
             } => {
                 self.ids.restore(&ids, requests);
                 r.next_account = r.next_account.max(accounts);

@@ -234,10 +234,11 @@ fn read_file(
             }
             Next::Record(bytes) => match serde_json::from_slice::<Op>(&bytes) {
                 Ok(op) => {
-                    loaded.records += 1;
                     if !batched {
+                        loaded.records += 1;
                         apply(op);
                     } else if matches!(op, Op::Counters { .. }) {
+                        loaded.records += batch.len() as u64 + 1;
                         batch.drain(..).for_each(&mut *apply);
                         apply(op);
                     } else {
@@ -283,7 +284,12 @@ fn commit_follows(path: &Path, at: u64) -> io::Result<bool> {
         }
         let len = u32::from_le_bytes([rest[i], rest[i + 1], rest[i + 2], rest[i + 3]]) as usize;
         let crc = u32::from_le_bytes([rest[i + 4], rest[i + 5], rest[i + 6], rest[i + 7]]);
-        len <= payload.len() && crc32fast::hash(&payload[..len]) == crc
+        len <= payload.len()
+            && crc32fast::hash(&payload[..len]) == crc
+            // The end of a batch that began after `at`: not the end of
+            // the unfinished batch `at` is in.
+            && matches!(serde_json::from_slice(&payload[..len]),
+                Ok(Op::Counters { batch, .. }) if batch > at)
     }))
 }
 

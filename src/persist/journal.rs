@@ -100,6 +100,12 @@ impl Sink {
     }
 }
 
+fn file_len(file: &File) -> u64 {
+    file.metadata()
+        .map(|m| m.len())
+        .unwrap_or_else(|e| fatal("cannot read the journal's length", e))
+}
+
 /// A failed write leaves no honest way on: answers would claim what the
 /// file does not hold.
 fn fatal(what: &str, e: std::io::Error) -> ! {
@@ -143,6 +149,11 @@ impl Journal {
         Operation {
             _gate: (depth == 0).then(|| self.gate.read().unwrap_or_else(PoisonError::into_inner)),
         }
+    }
+
+    /// Holds every operation off (a final snapshot).
+    pub(super) fn exclusive(&self) -> std::sync::RwLockWriteGuard<'_, ()> {
+        self.gate.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The number of the last record appended by a finished operation,
@@ -232,6 +243,8 @@ impl Journal {
     fn run(self: Arc<Self>, mut file: File, engine: Weak<Engine>) {
         let mut buf = Vec::with_capacity(1 << 16);
         let mut written: u64 = 0;
+        // Where the next batch starts in the file.
+        let mut offset = file_len(&file);
         loop {
             {
                 let mut q = self.queue();
@@ -255,14 +268,18 @@ impl Journal {
             drop(ops);
             // Ends the batch (a batch without it is dropped on load), with
             // the counters as they are now, which cover every id in it.
-            let counters = match engine.upgrade() {
+            let mut counters = match engine.upgrade() {
                 Some(engine) => engine.counters(self.accounts()),
                 None => Op::Counters {
                     ids: Vec::new(),
                     requests: 0,
                     accounts: self.accounts(),
+                    batch: 0,
                 },
             };
+            if let Op::Counters { batch, .. } = &mut counters {
+                *batch = offset;
+            }
             if let Err(e) = frame(&mut buf, &counters) {
                 fatal("cannot encode a journal record", e);
             }
@@ -272,7 +289,11 @@ impl Journal {
             if let Err(e) = write_durably(&mut file, &buf) {
                 fatal(&format!("cannot write {}", self.paths.journal.display()), e);
             }
-            self.durable.send_replace(upto);
+            offset += buf.len() as u64;
+            // Once stopped, nothing more is written: whoever still waits is
+            // let go (a final snapshot, if any, holds what they changed).
+            self.durable
+                .send_replace(if stop { u64::MAX } else { upto });
             written += buf.len() as u64;
             if stop {
                 return;
@@ -285,6 +306,7 @@ impl Journal {
                 if let Some(engine) = engine.upgrade() {
                     file = self.begin_compaction(engine);
                     written = 0;
+                    offset = file_len(&file);
                 }
             }
         }

@@ -86,6 +86,8 @@ pub fn close(engine: &Engine) -> std::io::Result<()> {
     };
     let generation = journal.stop();
     let paths = journal.paths().clone();
+    // Webhook tasks may still record attempts: none is caught half done.
+    let _quiet = journal.exclusive();
     files::write_snapshot(engine, &paths, generation, || {})?;
     files::new_journal(&paths.next, generation)?;
     files::promote_next(&paths)

@@ -129,11 +129,15 @@ pub enum Op {
     ServerClock {
         at: Millis,
     },
-    /// Every counter ids are drawn from, and the account numbers.
+    /// Every counter ids are drawn from, and the account numbers. In a
+    /// journal it ends a batch, which began at byte `batch` of the file
+    /// (0 in a snapshot).
     Counters {
         ids: Vec<u64>,
         requests: u64,
         accounts: u64,
+        #[serde(default)]
+        batch: u64,
     },
 }
 
