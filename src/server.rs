@@ -86,12 +86,13 @@ impl Server {
     /// called inside a Tokio runtime.
     pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
         let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
-        // A state file keeps the seed it was made with.
-        let stored = config
+        // A state file keeps the seed it was made with, and when.
+        let origin = config
             .state_file
             .as_deref()
-            .and_then(crate::persist::stored_seed);
-        let seed = config.seed.or(stored).unwrap_or_else(|| {
+            .map(crate::persist::origin)
+            .unwrap_or_default();
+        let seed = config.seed.or(origin.seed).unwrap_or_else(|| {
             splitmix64(clock::wall_millis() as u64 ^ u64::from(std::process::id()))
         });
         let mut rules = Rules {
@@ -163,6 +164,7 @@ impl Server {
         let engine = Arc::new(Engine::new(EngineConfig {
             clock: config.clock,
             seed,
+            started: origin.started,
             planner: Planner::new(rules, scenario.outcome_rules, seed),
             available_after: millis(config.available_after),
             api_version: Arc::from(config.api_version.as_str()),

@@ -102,6 +102,7 @@ impl Engine {
     /// Funds became available at `at`: `balance.available`, automatic as
     /// in Stripe whatever request led to it.
     pub(super) fn funds_available(&self, account: &Account, at: Millis) -> Arc<str> {
+        account.announce(at);
         let balance = account.balance(at);
         self.emit(
             account,

@@ -56,6 +56,9 @@ pub struct Fixtures {
 pub struct EngineConfig {
     pub clock: ClockMode,
     pub seed: u64,
+    /// When the state began (a restored one's first start): the manual
+    /// clock starts there and the start-up world is planned from then.
+    pub started: Option<Millis>,
     pub planner: Planner,
     /// How long after a top-up succeeds its funds become available.
     pub available_after: Millis,
@@ -101,6 +104,8 @@ pub struct Engine {
     watchers: watch::Watchers,
     /// Where changes are journaled, with `--state-file`.
     journal: OnceLock<Arc<Journal>>,
+    /// When the start-up world was planned.
+    started: Millis,
 }
 
 /// Jobs that a change queued for later, pushed once the object's lock is
@@ -115,7 +120,7 @@ impl Engine {
             provider: Provider::Stripe,
         };
         let mut engine = Engine {
-            clock: Clock::new(config.clock, None),
+            clock: Clock::new(config.clock, config.started),
             ids: IdGenerator::new(config.seed),
             planner: config.planner,
             available_after: config.available_after,
@@ -137,8 +142,10 @@ impl Engine {
             listen: listen::Listeners::new(config.seed),
             watchers: watch::Watchers::new(),
             journal: OnceLock::new(),
+            started: 0,
         };
-        let now = engine.clock.now();
+        let now = config.started.unwrap_or_else(|| engine.clock.now());
+        engine.started = now;
         let template = Arc::new(engine.seeded(template_id, &config.fixtures, now));
         if let Some(at) = template.jobs.next_due() {
             engine.scheduler.wake_at(at, &template);
@@ -208,6 +215,8 @@ impl Engine {
         self.sync_if_due(world, self.clock.now());
         // Copied before the store is locked; a racing first write wins.
         let fork = world.fork(id.clone(), clock);
+        // What the start-up world holds was never announced, and need not be.
+        fork.announce(self.now_of(&fork));
         // Before the account is stored (nobody reaches it without its hub)
         // and after (a stream that opened in between).
         self.attach(&fork);
@@ -282,18 +291,24 @@ impl Engine {
             return Ok(None);
         }
         let account = self.account(id)?;
-        // Saturating: a huge step parks the clock at the end of time.
-        let step = |o: Millis| Some(o.saturating_add(by.max(0)));
-        let _ = account
-            .clock_offset
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, step);
-        if let Some(journal) = self.journal() {
-            journal.append(Op::KeyClock {
-                provider: id.provider,
-                key: id.key.clone(),
-                offset: account.offset(),
-                by: account.sink().map(|s| s.acct()),
-            });
+        {
+            // Under the key's clock entry, so a reset of the key is wholly
+            // before or after this move.
+            let clock = self.clocks.get(&(id.provider, id.key.clone()));
+            // Saturating: a huge step parks the clock at the end of time.
+            let step = |o: Millis| Some(o.saturating_add(by.max(0)));
+            let _ = account
+                .clock_offset
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, step);
+            // A clock a reset took away since moves for no one: not kept.
+            let still = clock.is_some_and(|c| Arc::ptr_eq(c.value(), &account.clock_offset));
+            if let Some(journal) = self.journal().filter(|_| still) {
+                journal.append(Op::KeyClock {
+                    provider: id.provider,
+                    key: id.key.clone(),
+                    offset: account.offset(),
+                });
+            }
         }
         let mut settled = 0;
         for a in self.store.of_key(id.provider, &id.key) {
@@ -306,6 +321,9 @@ impl Engine {
     /// as soon as the requests using it finish.
     pub fn reset(&self, id: &AccountId) {
         let _op = self.operation();
+        // The key's clock entry is held throughout (taken before the
+        // store's), so an advance of the key is wholly before or after.
+        let clock = self.clocks.entry((id.provider, id.key.clone()));
         let forget = |account: &Arc<Account>| {
             if let Some(sink) = account.sink() {
                 sink.append(Op::Forget { acct: sink.acct() });
@@ -319,8 +337,10 @@ impl Engine {
             });
         }
         // The key's clock goes with its last account.
-        if self.store.of_key(id.provider, &id.key).is_empty() {
-            self.clocks.remove(&(id.provider, id.key.clone()));
+        if let dashmap::Entry::Occupied(c) = clock {
+            if self.store.of_key(id.provider, &id.key).is_empty() {
+                c.remove();
+            }
         }
     }
 

@@ -7,13 +7,11 @@ use super::webhooks::MAX_ATTEMPTS_KEPT;
 use super::Engine;
 use crate::clock::ClockMode;
 use crate::domain::balance_transaction::TxnType;
-use crate::domain::event::EventType;
 use crate::domain::ledger::Ledger;
-use crate::domain::list::PageRequest;
 use crate::domain::time::Millis;
 use crate::domain::topup::TopupStatus;
 use crate::persist::{Journal, Kind, Object, Op, Operation};
-use crate::store::{keys, Account, AccountId, Attempt, Delivery, Job, Saved, Target};
+use crate::store::{Account, AccountId, Attempt, Delivery, Job, Saved, Target};
 use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::Ordering;
@@ -28,8 +26,9 @@ pub struct Restoring {
     /// a snapshot) never replace it.
     newest: HashMap<AccountId, u64>,
     next_account: u64,
-    /// Saved answers, the last of each key, kept in time order at the end.
-    saved: HashMap<(u64, Box<str>), Arc<Saved>>,
+    /// Saved answers by account, the last of each key, kept in time order
+    /// at the end.
+    saved: HashMap<u64, HashMap<Box<str>, Arc<Saved>>>,
     server_clock: Option<i64>,
 }
 
@@ -47,6 +46,11 @@ impl Engine {
     /// Journals every change from now on.
     pub(crate) fn set_journal(&self, journal: Arc<Journal>) {
         let _ = self.journal.set(journal);
+    }
+
+    /// When the start-up world was planned.
+    pub(crate) fn started(&self) -> Millis {
+        self.started
     }
 
     /// The seed ids and outcomes are drawn from.
@@ -82,7 +86,6 @@ impl Engine {
                 provider: e.key().0,
                 key: e.key().1.clone(),
                 offset: e.value().load(Ordering::Acquire),
-                by: None,
             })
             .collect();
         for op in &clocks {
@@ -114,7 +117,7 @@ impl Engine {
                 r.accounts.insert(acct, account);
             }
             Op::Forget { acct } => {
-                r.saved.retain(|(a, _), _| *a != acct);
+                r.saved.remove(&acct);
                 if let Some(a) = r.accounts.remove(&acct) {
                     self.store.remove_this(&a);
                     if self.store.of_key(a.id.provider, &a.id.key).is_empty() {
@@ -134,7 +137,7 @@ impl Engine {
             }
             Op::Idempotent { acct, key, saved } => {
                 if r.accounts.contains_key(&acct) {
-                    r.saved.insert((acct, key), saved);
+                    r.saved.entry(acct).or_default().insert(key, saved);
                 }
             }
             Op::Attempt { acct, n, attempt } => {
@@ -142,12 +145,15 @@ impl Engine {
                     a.restore_attempt(n, *attempt, MAX_ATTEMPTS_KEPT);
                 }
             }
-            Op::KeyClock { by: Some(acct), .. } if !r.accounts.contains_key(&acct) => {}
+            Op::Announced { acct, at } => {
+                if let Some(a) = account(&acct) {
+                    a.announce(at);
+                }
+            }
             Op::KeyClock {
                 provider,
                 key,
                 offset,
-                ..
             } => {
                 self.clocks
                     .entry((provider, key))
@@ -172,13 +178,23 @@ impl Engine {
     /// Every account read back starts journaling into `journal`, with its
     /// ledger and queue of due jobs rebuilt from its objects.
     pub(crate) fn restored(&self, r: Restoring, journal: &Arc<Journal>) {
-        if let Some(at) = r.server_clock {
+        // A manual clock resumes where it stood; one the state never
+        // recorded (made on the real clock) resumes at the wall.
+        let resume = match r.server_clock {
+            Some(at) => Some(at),
+            None if !r.accounts.is_empty() => Some(crate::clock::wall_millis() / 1000 * 1000),
+            None => None,
+        };
+        if let Some(at) = resume {
             self.clock.restore(at);
         }
-        let mut saved: Vec<_> = r.saved.into_iter().collect();
-        saved.sort_by_key(|(_, s)| s.at);
-        for ((acct, key), s) in saved {
-            if let Some(a) = r.accounts.get(&acct) {
+        for (acct, saved) in r.saved {
+            let Some(a) = r.accounts.get(&acct) else {
+                continue;
+            };
+            let mut saved: Vec<_> = saved.into_iter().collect();
+            saved.sort_by_key(|(_, s)| s.at);
+            for (key, s) in saved {
                 a.idempotency.keep(&key, s);
             }
         }
@@ -195,24 +211,14 @@ impl Engine {
         let now = self.now_of(account);
         let mut txns = account.balance_transactions.snapshot();
         txns.sort_by_key(|t| t.seq);
-        // The last announcement of funds becoming available: credits that
-        // became available after its second are announced again (they may
-        // have while the server was down).
-        let announced = account
-            .events
-            .page(
-                &PageRequest::default(),
-                &[keys::event_type(EventType::BalanceAvailable)],
-                Some,
-            )
-            .ok()
-            .and_then(|(events, _)| events.first().map(|e| (e.created + 1) * 1000))
-            .unwrap_or(Millis::MIN);
+        // Credits that became available after the last announcement are
+        // announced (they may have while the server was down).
+        let announced = account.announced();
         let mut ledger = Ledger::default();
         let mut jobs = Vec::new();
         for t in &txns {
             ledger.restore(t, now);
-            if t.kind == TxnType::Topup && t.amount > 0 && t.available_at >= announced {
+            if t.kind == TxnType::Topup && t.amount > 0 && t.available_at > announced {
                 jobs.push((t.available_at.max(now), Job::FundsAvailable));
             }
         }

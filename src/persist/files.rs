@@ -5,7 +5,7 @@
 //! set of files that loads.
 
 use super::record::{
-    file_start, frame, write_durably, FileKind, Header, Next, Op, Reader, FORMAT, MAGIC,
+    file_start, frame, write_durably, FileKind, Header, Next, Op, Origin, Reader, FORMAT, MAGIC,
 };
 use crate::engine::Engine;
 use std::fs::{self, File, OpenOptions};
@@ -98,7 +98,10 @@ pub fn new_journal(path: &Path, generation: u64) -> io::Result<File> {
         .write(true)
         .truncate(true)
         .open(path)?;
-    write_durably(&mut file, &file_start(FileKind::Journal, generation, None)?)?;
+    write_durably(
+        &mut file,
+        &file_start(FileKind::Journal, generation, Origin::default())?,
+    )?;
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         File::open(dir)?.sync_all()?;
     }
@@ -116,7 +119,11 @@ pub fn write_snapshot(
     before_rename: impl FnOnce(),
 ) -> io::Result<u64> {
     let mut file = File::create(&paths.tmp)?;
-    let mut buf = file_start(FileKind::Snapshot, generation, Some(engine.seed()))?;
+    let origin = Origin {
+        seed: Some(engine.seed()),
+        started: Some(engine.started()),
+    };
+    let mut buf = file_start(FileKind::Snapshot, generation, origin)?;
     let mut bytes = 0u64;
     engine.dump(&mut |op: &Op| {
         frame(&mut buf, op)?;
@@ -327,15 +334,21 @@ fn journal_head(path: &Path) -> Head {
     }
 }
 
-/// The seed the snapshot at `path` was made with, if it can be read.
-pub fn stored_seed(path: &Path) -> Option<u64> {
+/// What the snapshot at `path` says of its server, if it can be read.
+pub fn origin(path: &Path) -> Option<Origin> {
     let file = File::open(path).ok()?;
     let mut r = Reader::new(BufReader::new(file));
     if !r.magic().ok()? {
         return None;
     }
     match r.next().ok()? {
-        Next::Record(bytes) => serde_json::from_slice::<Header>(&bytes).ok()?.seed,
+        Next::Record(bytes) => {
+            let h = serde_json::from_slice::<Header>(&bytes).ok()?;
+            Some(Origin {
+                seed: h.seed,
+                started: h.started,
+            })
+        }
         _ => None,
     }
 }

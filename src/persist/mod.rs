@@ -16,7 +16,7 @@ mod journal;
 mod record;
 
 pub use journal::{Journal, Operation, Sink};
-pub use record::{bytes_as_text, Kind, Object, Op};
+pub use record::{bytes_as_text, Kind, Object, Op, Origin};
 
 use crate::engine::Engine;
 use files::Paths;
@@ -73,9 +73,10 @@ pub fn open(engine: &Arc<Engine>, path: &Path, settings: Settings) -> Result<(),
     Ok(())
 }
 
-/// The seed the state at `path` was made with, if there is one.
-pub fn stored_seed(path: &Path) -> Option<u64> {
-    files::stored_seed(path)
+/// What the state at `path` says of the server that made it (its seed,
+/// when it started), if there is one.
+pub fn origin(path: &Path) -> Origin {
+    files::origin(path).unwrap_or_default()
 }
 
 /// Stops journaling and writes the state as a snapshot with an empty

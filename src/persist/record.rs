@@ -36,6 +36,18 @@ pub struct Header {
     /// keeps it (and so the command-line endpoints' signing secrets).
     #[serde(default)]
     pub seed: Option<u64>,
+    /// When the server that made the state first started: the start-up
+    /// world (fixtures) is planned from then again, so a key never
+    /// written to sees the same world after a restart.
+    #[serde(default)]
+    pub started: Option<Millis>,
+}
+
+/// What a snapshot says of the server that wrote it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin {
+    pub seed: Option<u64>,
+    pub started: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,10 +132,12 @@ pub enum Op {
         provider: Provider,
         key: Box<str>,
         offset: Millis,
-        /// The account whose advance moved it: once that account is
-        /// reset, the move is void (an advance racing a reset).
-        #[serde(default)]
-        by: Option<u64>,
+    },
+    /// An account's funds were announced available up to `at`
+    /// (`balance.available`).
+    Announced {
+        acct: u64,
+        at: Millis,
     },
     /// The server's manual clock.
     ServerClock {
@@ -158,7 +172,7 @@ pub fn frame<T: Serialize>(out: &mut Vec<u8>, value: &T) -> io::Result<()> {
 }
 
 /// The start of a file: the first line and the header record.
-pub fn file_start(kind: FileKind, generation: u64, seed: Option<u64>) -> io::Result<Vec<u8>> {
+pub fn file_start(kind: FileKind, generation: u64, origin: Origin) -> io::Result<Vec<u8>> {
     let mut out = MAGIC.to_vec();
     frame(
         &mut out,
@@ -166,7 +180,8 @@ pub fn file_start(kind: FileKind, generation: u64, seed: Option<u64>) -> io::Res
             format: FORMAT,
             kind,
             generation,
-            seed,
+            seed: origin.seed,
+            started: origin.started,
         },
     )?;
     Ok(out)
@@ -290,7 +305,7 @@ mod tests {
     }
 
     fn two_records() -> Vec<u8> {
-        let mut bytes = file_start(FileKind::Journal, 3, None).unwrap();
+        let mut bytes = file_start(FileKind::Journal, 3, Origin::default()).unwrap();
         frame(&mut bytes, &Op::ServerClock { at: 1 }).unwrap();
         frame(&mut bytes, &Op::ServerClock { at: 2 }).unwrap();
         bytes

@@ -266,6 +266,10 @@ pub struct Account {
     /// Delivery attempts logged since the account was made (the log keeps
     /// the latest): numbers them in the journal.
     attempts_logged: AtomicU64,
+    /// Funds that became available up to this time were announced
+    /// (`balance.available`), or were there when the account was made:
+    /// what a restart need not announce again.
+    announced: AtomicI64,
 }
 
 impl Account {
@@ -286,6 +290,7 @@ impl Account {
             watch: OnceLock::new(),
             sink: OnceLock::new(),
             attempts_logged: AtomicU64::new(0),
+            announced: AtomicI64::new(Millis::MIN),
         }
     }
 
@@ -328,6 +333,7 @@ impl Account {
             watch: OnceLock::new(),
             sink: OnceLock::new(),
             attempts_logged: AtomicU64::new(0),
+            announced: AtomicI64::new(Millis::MIN),
         }
         // `guard` is released here, after every copy.
     }
@@ -354,6 +360,10 @@ impl Account {
         out(&Op::Account {
             acct,
             id: self.id.clone(),
+        })?;
+        out(&Op::Announced {
+            acct,
+            at: self.announced(),
         })?;
         fn each<T: Resource>(
             account: &Account,
@@ -394,6 +404,21 @@ impl Account {
             })?;
         }
         Ok(())
+    }
+
+    /// Funds available up to `at` are announced (or need no announcing).
+    pub fn announce(&self, at: Millis) {
+        self.announced.fetch_max(at, Ordering::AcqRel);
+        if let Some(sink) = self.sink.get() {
+            sink.append(Op::Announced {
+                acct: sink.acct(),
+                at: self.announced(),
+            });
+        }
+    }
+
+    pub fn announced(&self) -> Millis {
+        self.announced.load(Ordering::Acquire)
     }
 
     /// Logs a delivery attempt, keeping the latest `cap`.

@@ -786,3 +786,46 @@ async fn a_second_server_on_the_same_file_waits_for_the_first() {
     assert!(said.contains("waiting for the other server"), "{said}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[tokio::test]
+async fn the_start_up_world_and_what_was_announced_survive_a_restart() {
+    let d = dir("fixtures");
+    let state = d.join("state");
+    let fixtures = ["--fixtures", "fixtures/stripe-mock-ids"];
+    let mut server = Binary::start(&state, &fixtures);
+    // A key that writes gets its own copy of the fixtures (a succeeded
+    // top-up among them, whose funds were never announced).
+    let writer = Client::new(&server.url, "sk_test_fixture_writer");
+    writer
+        .post("/v1/topups", "amount=500&currency=usd", None)
+        .await
+        .expect("created");
+    let reader = Client::new(&server.url, "sk_test_fixture_reader");
+    let before = reader.get("/v1/topups/tu_xxxxxxxxxxxxx", None).await;
+    let types = |events: Vec<Value>| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| e["type"].as_str().expect("type").to_string())
+            .collect()
+    };
+    let events_before = types(writer.walk("/v1/events?limit=100", None).await);
+    server.terminate();
+    // The wall moves on while the server is down.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let server = Binary::start(&state, &fixtures);
+    let writer = Client::new(&server.url, "sk_test_fixture_writer");
+    let reader = Client::new(&server.url, "sk_test_fixture_reader");
+    // A key never written to sees the start-up world as it was planned.
+    let after = reader.get("/v1/topups/tu_xxxxxxxxxxxxx", None).await;
+    assert_eq!(after, before, "the fixture top-up, planned anew");
+    // Nothing is announced twice: the fixture's funds were there when the
+    // account was made.
+    writer
+        .post("/v1/test_helpers/clock/advance", "seconds=0", None)
+        .await
+        .expect("synced");
+    let events_after = types(writer.walk("/v1/events?limit=100", None).await);
+    assert_eq!(events_after, events_before);
+    let _ = std::fs::remove_dir_all(&d);
+}
