@@ -791,7 +791,9 @@ async fn a_second_server_on_the_same_file_waits_for_the_first() {
 async fn the_start_up_world_and_what_was_announced_survive_a_restart() {
     let d = dir("fixtures");
     let state = d.join("state");
-    let fixtures = ["--fixtures", "fixtures/stripe-mock-ids"];
+    // Succeeded top-ups (funds never announced) and pending ones (planned
+    // to settle --settle-after, 1 s, after the server's start).
+    let fixtures = ["--fixtures", "fixtures/topups"];
     let mut server = Binary::start(&state, &fixtures);
     // A key that writes gets its own copy of the fixtures (a succeeded
     // top-up among them, whose funds were never announced).
@@ -801,7 +803,9 @@ async fn the_start_up_world_and_what_was_announced_survive_a_restart() {
         .await
         .expect("created");
     let reader = Client::new(&server.url, "sk_test_fixture_reader");
-    let before = reader.get("/v1/topups/tu_xxxxxxxxxxxxx", None).await;
+    let pending = "/v1/topups/tu_1QaFx2AbCdEfGhIjKlMnOp10";
+    let before = reader.get(pending, None).await;
+    assert_eq!(before["status"], "pending");
     let types = |events: Vec<Value>| -> Vec<String> {
         events
             .iter()
@@ -817,8 +821,15 @@ async fn the_start_up_world_and_what_was_announced_survive_a_restart() {
     let writer = Client::new(&server.url, "sk_test_fixture_writer");
     let reader = Client::new(&server.url, "sk_test_fixture_reader");
     // A key never written to sees the start-up world as it was planned.
-    let after = reader.get("/v1/topups/tu_xxxxxxxxxxxxx", None).await;
-    assert_eq!(after, before, "the fixture top-up, planned anew");
+    let after = reader.get(pending, None).await;
+    assert_eq!(after, before);
+    // Planned from the first start: due 1 s after it, not after the restart.
+    reader
+        .post("/v1/test_helpers/clock/advance", "seconds=1", None)
+        .await
+        .expect("advanced");
+    let settled = reader.get(pending, None).await;
+    assert_ne!(settled["status"], "pending", "{settled}");
     // Nothing is announced twice: the fixture's funds were there when the
     // account was made.
     writer
