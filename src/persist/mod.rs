@@ -42,6 +42,10 @@ pub struct Settings {
 /// Refuses, touching nothing, a file it cannot read whole.
 pub fn open(engine: &Arc<Engine>, path: &Path, settings: Settings) -> Result<(), String> {
     let paths = Paths::new(path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot make the folder {}: {e}", dir.display()))?;
+    }
     let lock = files::lock(&paths, std::time::Duration::from_secs(30)).map_err(|r| r.0)?;
     let mut restoring = engine.restoring();
     let loaded =

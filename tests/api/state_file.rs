@@ -606,7 +606,8 @@ fn crc32(bytes: &[u8]) -> u32 {
 #[tokio::test]
 async fn a_graceful_stop_leaves_one_snapshot_with_everything() {
     let d = dir("graceful");
-    let state = d.join("state");
+    // A folder that does not exist yet is made.
+    let state = d.join("new-folder").join("state");
     let mut server = Binary::start(&state, &[]);
     let c = Client::new(&server.url, "sk_test_graceful");
     let t = c
