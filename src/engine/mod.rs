@@ -247,7 +247,18 @@ impl Engine {
     fn key_clock_or_new(&self, id: &AccountId) -> Arc<AtomicI64> {
         self.clocks
             .entry((id.provider, id.key.clone()))
-            .or_default()
+            .or_insert_with(|| {
+                // A new clock is journaled too, so that on replay it
+                // replaces whatever an earlier clock of the key said.
+                if let Some(journal) = self.journal() {
+                    journal.append(Op::KeyClock {
+                        provider: id.provider,
+                        key: id.key.clone(),
+                        offset: 0,
+                    });
+                }
+                Arc::default()
+            })
             .value()
             .clone()
     }
@@ -292,9 +303,10 @@ impl Engine {
         }
         let account = self.account(id)?;
         {
-            // Under the key's clock entry, so a reset of the key is wholly
-            // before or after this move.
-            let clock = self.clocks.get(&(id.provider, id.key.clone()));
+            // Under the key's clock entry, so a reset of the key, or
+            // another advance, is wholly before or after this move (and
+            // their records in the same order).
+            let clock = self.clocks.get_mut(&(id.provider, id.key.clone()));
             // Saturating: a huge step parks the clock at the end of time.
             let step = |o: Millis| Some(o.saturating_add(by.max(0)));
             let _ = account

@@ -155,10 +155,12 @@ impl Engine {
                 key,
                 offset,
             } => {
+                // The last record of a key says where its clock is: a key's
+                // records are appended in the order of its moves.
                 self.clocks
                     .entry((provider, key))
                     .or_default()
-                    .fetch_max(offset, Ordering::AcqRel);
+                    .store(offset, Ordering::Release);
             }
             Op::ServerClock { at } => {
                 r.server_clock = r.server_clock.max(Some(at));

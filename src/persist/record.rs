@@ -127,7 +127,7 @@ pub enum Op {
         n: u64,
         attempt: Box<Attempt>,
     },
-    /// An API key's clock offset (offsets only grow while the key lives).
+    /// An API key's clock offset, as it now is (a new clock says 0).
     KeyClock {
         provider: Provider,
         key: Box<str>,
