@@ -401,6 +401,15 @@ impl Connection {
                 }
                 d = rx.recv(), if room => {
                     let Some(d) = d else { break "closed" };
+                    // A newer socket attached since this one last looked
+                    // (its wake-up not yet run): the event is the newer
+                    // one's to send, not this one's to lose.
+                    if pipe.generation.load(Ordering::Acquire) != generation {
+                        if let Err(e) = pipe.tx.try_send(d) {
+                            record_unsent(&self.engine, e.into_inner(), "the stripe listen queue is full");
+                        }
+                        break "replaced by a newer connection";
+                    }
                     if !self.push(d).await {
                         break "closed";
                     }
