@@ -86,12 +86,13 @@ impl Server {
     /// called inside a Tokio runtime.
     pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
         let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
-        // A state file keeps the seed it was made with, and when.
-        let origin = config
-            .state_file
-            .as_deref()
-            .map(crate::persist::origin)
-            .unwrap_or_default();
+        // A state file is ours alone from here on; it keeps the seed it was
+        // made with, and when.
+        let state = match &config.state_file {
+            Some(path) => Some(crate::persist::Locked::take(path).map_err(invalid)?),
+            None => None,
+        };
+        let origin = state.as_ref().map(|s| s.origin()).unwrap_or_default();
         let seed = config.seed.or(origin.seed).unwrap_or_else(|| {
             splitmix64(clock::wall_millis() as u64 ^ u64::from(std::process::id()))
         });
@@ -173,12 +174,12 @@ impl Server {
             webhooks,
             webhook_retries: config.webhook_retries,
         }));
-        if let Some(path) = &config.state_file {
+        if let Some(state) = state {
             let settings = crate::persist::Settings {
                 limit: config.state_journal_limit,
                 write_delay: config.state_write_delay,
             };
-            crate::persist::open(&engine, path, settings).map_err(invalid)?;
+            crate::persist::open(&engine, state, settings).map_err(invalid)?;
         }
         let persisting = config.state_file.is_some();
         let listen = ListenHub::new(&engine);

@@ -220,6 +220,18 @@ impl Engine {
         // Before the account is stored (nobody reaches it without its hub)
         // and after (a stream that opened in between).
         self.attach(&fork);
+        // The key's clock entry is held while the account is stored (the
+        // clocks' lock before the store's, as a reset takes them): a reset
+        // that took the clock away since, along with the key's last
+        // account, means starting over on the key's new clock.
+        let key_clock = self.clocks.get(&(id.provider, id.key.clone()));
+        if !key_clock
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c.value(), &fork.clock_offset))
+        {
+            drop(key_clock);
+            return self.account(id);
+        }
         let (account, fresh) = self.store.insert_or_get(id, fork, |account| {
             // Journaled whole, before anyone can change it.
             if let Some(journal) = self.journal() {
@@ -232,6 +244,7 @@ impl Engine {
                 });
             }
         });
+        drop(key_clock);
         if fresh {
             self.attach(&account);
             if let Some(at) = account.jobs.next_due() {

@@ -30,6 +30,8 @@ pub struct Restoring {
     /// at the end.
     saved: HashMap<u64, HashMap<Box<str>, Arc<Saved>>>,
     server_clock: Option<i64>,
+    /// There was no state to read.
+    pub fresh: bool,
 }
 
 impl Engine {
@@ -182,14 +184,18 @@ impl Engine {
     pub(crate) fn restored(&self, r: Restoring, journal: &Arc<Journal>) {
         // A manual clock resumes where it stood; one the state never
         // recorded (made on the real clock) resumes at the wall.
-        let resume = match r.server_clock {
-            Some(at) => Some(at),
-            None if !r.accounts.is_empty() => Some(crate::clock::wall_millis() / 1000 * 1000),
-            None => None,
-        };
-        if let Some(at) = resume {
-            self.clock.restore(at);
+        if !r.fresh {
+            let wall = || crate::clock::wall_millis() / 1000 * 1000;
+            self.clock.restore(r.server_clock.unwrap_or_else(wall));
         }
+        // A key's clock goes with its last account (a snapshot may hold a
+        // clock whose key was reset while it was written).
+        let keys: std::collections::HashSet<(crate::store::Provider, Box<str>)> = r
+            .accounts
+            .values()
+            .map(|a| (a.id.provider, a.id.key.clone()))
+            .collect();
+        self.clocks.retain(|k, _| keys.contains(k));
         for (acct, saved) in r.saved {
             let Some(a) = r.accounts.get(&acct) else {
                 continue;
@@ -215,7 +221,9 @@ impl Engine {
         txns.sort_by_key(|t| t.seq);
         // Credits that became available after the last announcement are
         // announced (they may have while the server was down).
-        let announced = account.announced();
+        // (Never later than now: a state made on a manual clock ahead of
+        // the wall, restarted on the real clock.)
+        let announced = account.announced().min(now);
         let mut ledger = Ledger::default();
         let mut jobs = Vec::new();
         for t in &txns {

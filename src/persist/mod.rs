@@ -37,19 +37,42 @@ pub struct Settings {
     pub write_delay: std::time::Duration,
 }
 
-/// Loads the state at `path` into `engine` (a new engine, before it
+/// A state file this server holds the lock of (and may read and write).
+pub struct Locked {
+    paths: Paths,
+    lock: std::fs::File,
+}
+
+impl Locked {
+    /// Takes the lock of the state at `path` (making its folder if need
+    /// be), waiting up to 30 s for a server still writing it.
+    pub fn take(path: &Path) -> Result<Locked, String> {
+        let paths = Paths::new(path);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot make the folder {}: {e}", dir.display()))?;
+        }
+        let lock = files::lock(&paths, std::time::Duration::from_secs(30)).map_err(|r| r.0)?;
+        Ok(Locked { paths, lock })
+    }
+
+    /// What the state says of the server that made it (its seed, when it
+    /// started), read under the lock.
+    pub fn origin(&self) -> Origin {
+        files::origin(&self.paths.snapshot).unwrap_or_default()
+    }
+}
+
+/// Loads the locked state into `engine` (a new engine, before it
 /// serves), writes it back as a fresh snapshot and starts journaling.
 /// Refuses, touching nothing, a file it cannot read whole.
-pub fn open(engine: &Arc<Engine>, path: &Path, settings: Settings) -> Result<(), String> {
-    let paths = Paths::new(path);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot make the folder {}: {e}", dir.display()))?;
-    }
-    let lock = files::lock(&paths, std::time::Duration::from_secs(30)).map_err(|r| r.0)?;
+pub fn open(engine: &Arc<Engine>, locked: Locked, settings: Settings) -> Result<(), String> {
+    let Locked { paths, lock } = locked;
+    let path = paths.snapshot.clone();
     let mut restoring = engine.restoring();
     let loaded =
         files::load(&paths, &mut |op| engine.restore_op(op, &mut restoring)).map_err(|r| r.0)?;
+    restoring.fresh = loaded.fresh;
     let journal = Journal::new(paths.clone(), loaded.generation + 1, settings, lock);
     engine.restored(restoring, &journal);
     if let Some(torn) = &loaded.torn {
@@ -75,12 +98,6 @@ pub fn open(engine: &Arc<Engine>, path: &Path, settings: Settings) -> Result<(),
     journal.start(file, Arc::downgrade(engine));
     engine.set_journal(journal);
     Ok(())
-}
-
-/// What the state at `path` says of the server that made it (its seed,
-/// when it started), if there is one.
-pub fn origin(path: &Path) -> Origin {
-    files::origin(path).unwrap_or_default()
 }
 
 /// Stops journaling and writes the state as a snapshot with an empty
