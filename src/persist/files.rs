@@ -284,33 +284,28 @@ fn commit_follows(path: &Path, at: u64) -> io::Result<bool> {
     let mut rest = Vec::new();
     file.read_to_end(&mut rest)?;
     const MARK: &[u8] = b"{\"Counters\"";
-    Ok((0..rest.len().saturating_sub(8 + MARK.len())).any(|i| {
-        let payload = &rest[i + 8..];
-        if !payload.starts_with(MARK) {
-            return false;
-        }
-        let len = u32::from_le_bytes([rest[i], rest[i + 1], rest[i + 2], rest[i + 3]]) as usize;
-        let crc = u32::from_le_bytes([rest[i + 4], rest[i + 5], rest[i + 6], rest[i + 7]]);
-        len <= payload.len()
-            && crc32fast::hash(&payload[..len]) == crc
-            // The end of a batch that began after `at`: not the end of
-            // the unfinished batch `at` is in.
-            && matches!(serde_json::from_slice(&payload[..len]),
-                Ok(Op::Counters { batch, .. }) if batch > at)
+    Ok((0..rest.len()).any(|i| {
+        let frame = &rest[i..];
+        // Only where a counters record could start is a frame read.
+        frame.get(8..).is_some_and(|p| p.starts_with(MARK))
+            && matches!(Reader::new(frame).next(), Ok(Next::Record(p))
+                // The end of a batch that began after `at`: not the end of
+                // the unfinished batch `at` is in.
+                if matches!(serde_json::from_slice(&p), Ok(Op::Counters { batch, .. }) if batch > at))
     }))
 }
 
-/// What a journal file's start says.
+/// What a state file's start says.
 enum Head {
-    Generation(u64),
+    Header(Header),
     /// Cut short before its header was whole: a journal whose creation a
     /// crash interrupted, so it holds nothing.
     Unfinished,
-    /// Not a journal (reading it refuses with the reason).
+    /// Not a state file (reading it refuses with the reason).
     Unreadable,
 }
 
-fn journal_head(path: &Path) -> Head {
+fn head(path: &Path) -> Head {
     let read = File::open(path).and_then(|f| {
         let mut start = Vec::new();
         f.take(4096).read_to_end(&mut start).map(|_| start)
@@ -327,8 +322,9 @@ fn journal_head(path: &Path) -> Head {
     }
     let mut r = Reader::new(&bytes[..]);
     match (r.magic(), r.next()) {
-        (Ok(true), Ok(Next::Record(h))) => serde_json::from_slice::<Header>(&h)
-            .map_or(Head::Unreadable, |h| Head::Generation(h.generation)),
+        (Ok(true), Ok(Next::Record(h))) => {
+            serde_json::from_slice::<Header>(&h).map_or(Head::Unreadable, Head::Header)
+        }
         (Ok(true), Ok(Next::Torn { .. } | Next::End)) => Head::Unfinished,
         _ => Head::Unreadable,
     }
@@ -336,19 +332,11 @@ fn journal_head(path: &Path) -> Head {
 
 /// What the snapshot at `path` says of its server, if it can be read.
 pub fn origin(path: &Path) -> Option<Origin> {
-    let file = File::open(path).ok()?;
-    let mut r = Reader::new(BufReader::new(file));
-    if !r.magic().ok()? {
-        return None;
-    }
-    match r.next().ok()? {
-        Next::Record(bytes) => {
-            let h = serde_json::from_slice::<Header>(&bytes).ok()?;
-            Some(Origin {
-                seed: h.seed,
-                started: h.started,
-            })
-        }
+    match head(path) {
+        Head::Header(h) => Some(Origin {
+            seed: h.seed,
+            started: h.started,
+        }),
         _ => None,
     }
 }
@@ -384,9 +372,9 @@ pub fn load(paths: &Paths, apply: &mut dyn FnMut(Op)) -> Result<Loaded, Refused>
     // finished its snapshot but not its rename: the snapshot holds it.
     let mut follow: Vec<(u64, &PathBuf)> = Vec::new();
     for j in journals {
-        match journal_head(j) {
-            Head::Generation(g) if g < header.generation => {}
-            Head::Generation(g) => follow.push((g, j)),
+        match head(j) {
+            Head::Header(h) if h.generation < header.generation => {}
+            Head::Header(h) => follow.push((h.generation, j)),
             Head::Unfinished => log::warn!("{} holds no whole header: ignored", j.display()),
             // Reading it says why.
             Head::Unreadable => follow.push((u64::MAX, j)),

@@ -159,7 +159,7 @@ impl Journal {
     /// The number of the last record appended by a finished operation,
     /// read while none is in progress.
     fn cut(&self) -> u64 {
-        let _gate = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+        let _gate = self.exclusive();
         self.appended()
     }
 
@@ -222,6 +222,9 @@ impl Journal {
     /// Waits until every record appended so far is on disk.
     pub async fn settled(&self) {
         let target = self.appended();
+        if *self.durable.borrow() >= target {
+            return;
+        }
         let mut rx = self.durable.subscribe();
         // The sender lives as long as the journal, which outlives us.
         let _ = rx.wait_for(|d| *d >= target).await;
@@ -242,9 +245,9 @@ impl Journal {
 
     fn run(self: Arc<Self>, mut file: File, engine: Weak<Engine>) {
         let mut buf = Vec::with_capacity(1 << 16);
-        let mut written: u64 = 0;
-        // Where the next batch starts in the file.
-        let mut offset = file_len(&file);
+        // Where the file's batches start, and where the next one does.
+        let mut start = file_len(&file);
+        let mut offset = start;
         loop {
             {
                 let mut q = self.queue();
@@ -255,7 +258,7 @@ impl Journal {
             }
             let (ops, upto, stop) = {
                 // Between operations: the batch holds whole ones only.
-                let _gate = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+                let _gate = self.exclusive();
                 let mut q = self.queue();
                 (std::mem::take(&mut q.ops), q.appended, q.stop)
             };
@@ -294,7 +297,6 @@ impl Journal {
             // let go (a final snapshot, if any, holds what they changed).
             self.durable
                 .send_replace(if stop { u64::MAX } else { upto });
-            written += buf.len() as u64;
             if stop {
                 return;
             }
@@ -302,11 +304,11 @@ impl Journal {
                 .settings
                 .limit
                 .max(self.snapshot_bytes.load(Ordering::Relaxed));
-            if written > limit && !self.compacting.load(Ordering::Acquire) {
+            if offset - start > limit && !self.compacting.load(Ordering::Acquire) {
                 if let Some(engine) = engine.upgrade() {
                     file = self.begin_compaction(engine);
-                    written = 0;
-                    offset = file_len(&file);
+                    start = file_len(&file);
+                    offset = start;
                 }
             }
         }
@@ -378,11 +380,7 @@ impl Journal {
     /// Writes what is queued, stops the writer and waits for any
     /// snapshot in progress. Returns the generation to compact into next.
     pub(super) fn stop(&self) -> u64 {
-        {
-            let mut q = self.queue();
-            q.stop = true;
-            self.wake.notify_one();
-        }
+        self.shutdown();
         let mut threads =
             std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner))
                 .into_iter();

@@ -432,10 +432,7 @@ impl Account {
                 attempt: Box::new(attempt.clone()),
             });
         }
-        log.push_back(attempt);
-        while log.len() > cap {
-            log.pop_front();
-        }
+        push_capped(&mut log, attempt, cap);
     }
 
     /// Logs the `n`th attempt read back from a state file, unless the log
@@ -446,10 +443,7 @@ impl Account {
             return;
         }
         self.attempts_logged.store(n, Ordering::Release);
-        log.push_back(attempt);
-        while log.len() > cap {
-            log.pop_front();
-        }
+        push_capped(&mut log, attempt, cap);
     }
 
     /// Replaces the ledger (rebuilt from the balance transactions).
@@ -473,6 +467,14 @@ impl Account {
     /// The collection of `T`.
     pub fn all<T: Resource>(&self) -> &Collection<T> {
         T::collection(self)
+    }
+}
+
+/// Appends to the delivery log, forgetting the oldest beyond `cap`.
+fn push_capped(log: &mut VecDeque<Attempt>, attempt: Attempt, cap: usize) {
+    log.push_back(attempt);
+    while log.len() > cap {
+        log.pop_front();
     }
 }
 
