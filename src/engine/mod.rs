@@ -517,7 +517,6 @@ impl Engine {
     }
 
     fn next_id(&self, kind: IdKind) -> (u64, Arc<str>) {
-        let (seq, id) = self.ids.next(kind);
-        (seq, Arc::from(id))
+        self.ids.next(kind)
     }
 }

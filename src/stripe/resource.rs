@@ -34,7 +34,9 @@ pub trait StripeObject: Resource + Clone {
     fn write_json(&self, out: &mut Vec<u8>, ctx: &Ctx<'_>, expand: &Expand);
 
     fn to_json(&self, ctx: &Ctx<'_>, expand: &Expand) -> Vec<u8> {
-        let mut out = Vec::with_capacity(512);
+        // A top-up's JSON is about 600 bytes: room for it and some
+        // metadata without growing the buffer.
+        let mut out = Vec::with_capacity(1024);
         self.write_json(&mut out, ctx, expand);
         out
     }
