@@ -25,14 +25,23 @@ pub enum Value {
     List(Vec<Value>),
 }
 
-/// The top-level parameters of one request.
-#[derive(Debug, Default, Hash)]
+/// The top-level parameters of one request, in arrival order. A request
+/// names a handful, and a parser asks for each name it knows, so a scan
+/// of a short list beats a tree (most lookups miss).
+#[derive(Debug, Default)]
 pub struct Params {
-    map: BTreeMap<String, Value>,
+    items: Vec<(String, Value)>,
+    /// The first name past [`MAX_NAMES`], which no endpoint takes that
+    /// many of: the request will be refused, and the scan stays short.
+    overflow: Option<String>,
 }
 
 /// Keys nest at most this deep (`a[b][c][d]`); deeper keys are refused.
 const MAX_DEPTH: usize = 5;
+
+/// The most distinct top-level names kept; every endpoint takes far
+/// fewer, so a request with more has unknown ones among those kept.
+const MAX_NAMES: usize = 128;
 
 impl Params {
     /// Parses a query string or a form body.
@@ -51,8 +60,17 @@ impl Params {
         // byte stands for itself (ASCII, so UTF-8 too) and the pairs are read
         // in place.
         if let Some(plain) = unescaped(input) {
-            for pair in plain.split('&') {
-                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            // Split on bytes (cheaper than a char search for pairs this
+            // short); the separators are ASCII, so every cut is on a
+            // character boundary of the text.
+            let mut start = 0;
+            for end in positions(plain.as_bytes(), b'&').chain([plain.len()]) {
+                let pair = &plain[start..end];
+                start = end + 1;
+                let (key, value) = match pair.bytes().position(|b| b == b'=') {
+                    Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+                    None => (pair, ""),
+                };
                 if !key.is_empty() {
                     self.insert(key, value.to_string())?;
                 }
@@ -71,17 +89,34 @@ impl Params {
         Ok(())
     }
 
+    /// The value of top-level `name`, made by `new` if it is not there
+    /// (`None`: one name too many).
+    fn entry(&mut self, name: &str, new: impl FnOnce() -> Value) -> Option<&mut Value> {
+        match self.items.iter().position(|(n, _)| n == name) {
+            Some(i) => Some(&mut self.items[i].1),
+            None if self.items.len() < MAX_NAMES => {
+                self.items.push((name.to_string(), new()));
+                self.items.last_mut().map(|(_, v)| v)
+            }
+            None => {
+                self.overflow.get_or_insert_with(|| name.to_string());
+                None
+            }
+        }
+    }
+
     fn insert(&mut self, raw_key: &str, value: String) -> Result<(), DomainError> {
         let (name, path) = split_key(raw_key);
         let Some(first) = path.first() else {
             // A plain scalar: the last one wins, as with Rack.
-            self.map.insert(name.to_string(), Value::Str(value));
+            if let Some(slot) = self.entry(name, || Value::Str(String::new())) {
+                *slot = Value::Str(value);
+            }
             return Ok(());
         };
-        let top = self
-            .map
-            .entry(name.to_string())
-            .or_insert_with(|| container_for(first));
+        let Some(top) = self.entry(name, || container_for(first)) else {
+            return Ok(());
+        };
         // `metadata=` followed by `metadata[k]=v`: the empty scalar only
         // meant "no metadata".
         if matches!(top, Value::Str(s) if s.is_empty()) {
@@ -115,25 +150,45 @@ impl Params {
 
     /// Removes and returns a top-level parameter.
     pub fn take(&mut self, name: &str) -> Option<Value> {
-        self.map.remove(name)
+        let i = self.items.iter().position(|(n, _)| n == name)?;
+        Some(self.items.swap_remove(i).1)
     }
 
-    /// Fails with `Received unknown parameter: X` if anything is left.
+    /// Fails with `Received unknown parameter: X` if anything is left,
+    /// naming the first left in alphabetical order.
     pub fn reject_unknown(self) -> Result<(), DomainError> {
-        match self.map.into_iter().next() {
+        let first = self
+            .items
+            .into_iter()
+            .map(|(name, _)| name)
+            .chain(self.overflow)
+            .min();
+        match first {
             None => Ok(()),
-            Some((name, _)) => Err(DomainError::unknown_param(&name)),
+            Some(name) => Err(DomainError::unknown_param(&name)),
         }
     }
 
     /// A digest of the parameters, to tell an idempotent retry from a
-    /// different request. Order-insensitive: the tree is sorted.
+    /// different request. Order-insensitive: the names are sorted first.
     pub fn fingerprint(&self) -> u64 {
         use std::hash::{Hash, Hasher};
+        let mut sorted: Vec<&(String, Value)> = self.items.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.hash(&mut h);
+        sorted.hash(&mut h);
+        self.overflow.hash(&mut h);
         h.finish()
     }
+}
+
+/// The positions of `byte` in `input`.
+fn positions(input: &[u8], byte: u8) -> impl Iterator<Item = usize> + '_ {
+    input
+        .iter()
+        .enumerate()
+        .filter(move |(_, &b)| b == byte)
+        .map(|(i, _)| i)
 }
 
 /// The input as text if decoding would change nothing: ASCII without `%`
@@ -447,6 +502,29 @@ mod tests {
 
     fn parse(s: &str) -> Params {
         Params::parse(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn too_many_names_are_refused_by_an_unknown_one() {
+        let mut body: Vec<String> = (0..300).map(|i| format!("p{i:03}=x")).collect();
+        body.push("amount=100".into());
+        let mut p = parse(&body.join("&"));
+        assert_eq!(p.items.len(), MAX_NAMES);
+        assert_eq!(p.overflow.as_deref(), Some("p128"));
+        // A known name past the limit is not found; the request is
+        // refused for the first unknown name anyway.
+        assert_eq!(p.take("amount"), None);
+        let e = p.reject_unknown().unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("p000"));
+        // Order does not change the digest; a value does.
+        assert_eq!(
+            parse("a=1&b=2").fingerprint(),
+            parse("b=2&a=1").fingerprint()
+        );
+        assert_ne!(
+            parse("a=1&b=2").fingerprint(),
+            parse("a=1&b=3").fingerprint()
+        );
     }
 
     #[test]
