@@ -14,7 +14,7 @@ use crate::stripe::{Deliveries, Dispatcher, ListenHub};
 use crate::{clock, fixtures, scenario, whop};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::{from_fn, Condition, Next};
+use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpServer};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -52,18 +52,20 @@ fn derived_secret(prefix: &str, seed: u64) -> String {
     s
 }
 
-/// With `--state-file`: a response goes out only once everything the
-/// engine appended before it (this request's changes among them) is on
-/// disk.
-async fn durable(
+/// Every request's way through: Stripe's headers, log line and faults
+/// (on the Stripe surface), and with `--state-file` a response that goes
+/// out only once everything the engine appended before it (this
+/// request's changes among them) is on disk. One layer for both: a
+/// layer costs every request, even switched off.
+async fn edge(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let engine = req
+    let journal = req
         .app_data::<web::Data<AppState>>()
-        .map(|s| s.engine.clone());
-    let res = next.call(req).await?;
-    if let Some(journal) = engine.as_ref().and_then(|e| e.journal()) {
+        .and_then(|s| s.engine.journal().cloned());
+    let res = stripe::stripe_headers(req, next).await?;
+    if let Some(journal) = journal {
         journal.settled().await;
     }
     Ok(res)
@@ -181,7 +183,6 @@ impl Server {
             };
             crate::persist::open(&engine, state, settings).map_err(invalid)?;
         }
-        let persisting = config.state_file.is_some();
         let listen = ListenHub::new(&engine);
         engine.set_outbox(Arc::new(Deliveries {
             http: Dispatcher::new(
@@ -217,8 +218,7 @@ impl Server {
                 .configure(whop::routes)
                 .configure(stripe::routes)
                 .default_service(web::to(stripe::not_found))
-                .wrap(Condition::new(persisting, from_fn(durable)))
-                .wrap(from_fn(stripe::stripe_headers))
+                .wrap(from_fn(edge))
         })
         .workers(workers)
         .max_connections(config.max_connections.div_ceil(workers).max(1))
