@@ -214,9 +214,11 @@ impl Server {
         let http = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .configure(|cfg| crate::dashboard::routes(cfg, dashboard))
-                .configure(whop::routes)
+                // Matched in this order: the busiest surface first, so a
+                // Stripe request is not compared with every other path.
                 .configure(stripe::routes)
+                .configure(whop::routes)
+                .configure(|cfg| crate::dashboard::routes(cfg, dashboard))
                 .default_service(web::to(stripe::not_found))
                 .wrap(from_fn(edge))
         })

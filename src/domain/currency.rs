@@ -48,14 +48,14 @@ impl Currency {
 
     /// Accepts any case (Stripe does) and answers lowercase.
     pub fn parse(raw: &str, param: &str) -> Result<Self, DomainError> {
-        let lower = raw.to_ascii_lowercase();
-        match SUPPORTED.iter().find(|c| **c == lower) {
+        match SUPPORTED.iter().find(|c| c.eq_ignore_ascii_case(raw)) {
             Some(c) => {
                 let b = c.as_bytes();
                 Ok(Currency([b[0], b[1], b[2]]))
             }
             None => Err(DomainError::invalid(format!(
-                "Invalid currency: {lower}. Stripe currently supports these currencies: {}",
+                "Invalid currency: {}. Stripe currently supports these currencies: {}",
+                raw.to_ascii_lowercase(),
                 SUPPORTED.join(", ")
             ))
             .with_param(param)),

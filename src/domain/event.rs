@@ -148,8 +148,9 @@ impl Previous {
 /// (settlement, funds becoming available).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cause {
-    pub request_id: Option<Box<str>>,
-    pub idempotency_key: Option<Box<str>>,
+    /// Shared: every event of the request holds it.
+    pub request_id: Option<Arc<str>>,
+    pub idempotency_key: Option<Arc<str>>,
 }
 
 impl Event {

@@ -140,31 +140,36 @@ pub trait Record: Send + Sync + 'static {
 struct Indexes {
     /// Every object, by sort key.
     all: BTreeMap<SortKey, Arc<str>>,
-    /// Every object under each of its secondary keys, by the key's number
-    /// (comparing numbers, not texts, on every insert and walk).
-    by_key: BTreeMap<(u32, SortKey), Arc<str>>,
+    /// Every object under each of its secondary keys: one tree per key,
+    /// at the key's number (so a key's text is compared once, when its
+    /// number is looked up, and never on an insert or a walk).
+    by_key: Vec<BTreeMap<SortKey, Arc<str>>>,
     /// The number of each secondary key ever used.
     numbers: HashMap<IndexKey, u32, Hasher>,
 }
 
 impl Indexes {
-    fn number(&mut self, key: &IndexKey) -> u32 {
-        if let Some(n) = self.numbers.get(key) {
-            return *n;
-        }
-        let n = self.numbers.len() as u32;
-        self.numbers.insert(key.clone(), n);
-        n
+    /// The tree of `key`, made on its first use.
+    fn tree(&mut self, key: &IndexKey) -> &mut BTreeMap<SortKey, Arc<str>> {
+        let n = match self.numbers.get(key) {
+            Some(&n) => n,
+            None => {
+                let n = self.by_key.len() as u32;
+                self.numbers.insert(key.clone(), n);
+                self.by_key.push(BTreeMap::new());
+                n
+            }
+        };
+        &mut self.by_key[n as usize]
     }
 
     fn add(&mut self, key: &IndexKey, sort: SortKey, id: Arc<str>) {
-        let n = self.number(key);
-        self.by_key.insert((n, sort), id);
+        self.tree(key).insert(sort, id);
     }
 
     fn drop_key(&mut self, key: &IndexKey, sort: SortKey) {
-        if let Some(n) = self.numbers.get(key) {
-            self.by_key.remove(&(*n, sort));
+        if let Some(&n) = self.numbers.get(key) {
+            self.by_key[n as usize].remove(&sort);
         }
     }
 }
@@ -461,9 +466,9 @@ impl<T: Record + Clone> Collection<T> {
                 let Some(&n) = ix.numbers.get(key) else {
                     continue;
                 };
-                let from = map_bound(lo, |s| (n, s), (n, (i64::MIN, 0)));
-                let to = map_bound(hi, |s| (n, s), (n, (i64::MAX, u64::MAX)));
-                let range = ix.by_key.range((from, to)).map(|((_, k), id)| (*k, id));
+                let range = ix.by_key[n as usize]
+                    .range((lo, hi))
+                    .map(|(k, id)| (*k, id));
                 if ascending {
                     take(&mut range.into_iter());
                 } else {
@@ -481,16 +486,6 @@ impl<T: Record + Clone> Collection<T> {
             out.truncate(CHUNK);
         }
         out
-    }
-}
-
-/// A bound on sort keys as a bound on (key, sort key); unbounded becomes
-/// the key's own end.
-fn map_bound<K>(b: Bound<SortKey>, f: impl Fn(SortKey) -> K, end: K) -> Bound<K> {
-    match b {
-        Bound::Included(s) => Bound::Included(f(s)),
-        Bound::Excluded(s) => Bound::Excluded(f(s)),
-        Bound::Unbounded => Bound::Included(end),
     }
 }
 

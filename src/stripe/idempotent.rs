@@ -72,11 +72,8 @@ pub async fn post<I>(
 /// The request that caused a change, for the events it emits.
 fn cause(req: &HttpRequest, key: Option<&str>) -> Cause {
     Cause {
-        request_id: req
-            .extensions()
-            .get::<RequestId>()
-            .and_then(|r| r.0.to_str().ok().map(Box::from)),
-        idempotency_key: key.map(Box::from),
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        idempotency_key: key.map(Arc::from),
     }
 }
 

@@ -57,10 +57,9 @@ pub struct AppState {
     pub listen: Arc<ListenHub>,
 }
 
-/// The request id of the request being served (a header value, so
-/// copies share one buffer).
+/// The request id of the POST being served, for the events it causes.
 #[derive(Debug, Clone)]
-pub struct RequestId(pub HeaderValue);
+pub struct RequestId(pub Arc<str>);
 
 /// A resource whose other methods get Stripe's 404.
 fn resource(paths: &[&str]) -> actix_web::Resource {
@@ -220,12 +219,14 @@ pub async fn stripe_headers(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
-    let request_id = HeaderValue::from_bytes(&state.engine.request_id())
-        .unwrap_or(HeaderValue::from_static("req_unknown"));
+    let drawn = state.engine.request_id();
+    let request_id =
+        HeaderValue::from_bytes(&drawn).unwrap_or(HeaderValue::from_static("req_unknown"));
     // Only a POST needs its id inside: its events and `Original-Request`
     // name it.
     if req.method() == actix_web::http::Method::POST {
-        req.extensions_mut().insert(RequestId(request_id.clone()));
+        let text = std::str::from_utf8(&drawn).unwrap_or("req_unknown");
+        req.extensions_mut().insert(RequestId(Arc::from(text)));
     }
     let version = req
         .headers()
