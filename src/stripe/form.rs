@@ -266,7 +266,8 @@ fn container_for(seg: &Segment<'_>) -> Value {
 /// well-formed bracket syntax (`a[b`, `a[b]c`, `m[x[y]]`) is taken whole as a
 /// plain name, so it ends up as an unknown parameter rather than a guess.
 fn split_key(raw: &str) -> (&str, Vec<Segment<'_>>) {
-    let Some(open) = raw.find('[') else {
+    // A byte search: most keys are short and have no bracket at all.
+    let Some(open) = raw.bytes().position(|b| b == b'[') else {
         return (raw, Vec::new());
     };
     if open == 0 {
