@@ -12,9 +12,11 @@
 //! so no single insert moves more than a few thousand entries, however
 //! large the map.
 
-use super::collection::Hasher;
+use super::collection::Hasher as FoldHash;
+use std::borrow::Borrow;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Shards per map: locks that two workers rarely both want.
@@ -35,10 +37,76 @@ const MAX_DEPTH: u32 = 20;
 const SHARD_SHIFT: u32 = 32;
 const DIR_SHIFT: u32 = 36;
 
+/// An id with its hash, computed once when it is inserted: a table that
+/// splits, or grows, places its entries by the stored hash instead of
+/// hashing every id again (that hashing was most of a split's cost).
+#[derive(Clone)]
+struct Key {
+    hash: u64,
+    id: Arc<str>,
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.id == other.id
+    }
+}
+impl Eq for Key {}
+
+/// Writes the stored hash; [`KeyHash`] passes it through.
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// Lookups by `&str` hash the text, which [`KeyHash`] turns into the very
+/// hash a [`Key`] stores (both come from [`IdMap::hash`]).
+impl Borrow<str> for Key {
+    fn borrow(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The tables' hasher: text is hashed with foldhash; a [`Key`]'s stored
+/// hash (its only `write_u64`) is taken as it is.
+#[derive(Clone, Default)]
+struct KeyHash(FoldHash);
+
+struct KeyHasher {
+    text: <FoldHash as BuildHasher>::Hasher,
+    stored: Option<u64>,
+}
+
+impl BuildHasher for KeyHash {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher {
+            text: self.0.build_hasher(),
+            stored: None,
+        }
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.text.write(bytes);
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.text.write_u8(b);
+    }
+    fn write_u64(&mut self, hash: u64) {
+        self.stored = Some(hash);
+    }
+    fn finish(&self) -> u64 {
+        self.stored.unwrap_or_else(|| self.text.finish())
+    }
+}
+
 struct Bucket<V> {
     /// How many hash bits every id of this table shares.
     depth: u32,
-    map: HashMap<Arc<str>, V, Hasher>,
+    map: HashMap<Key, V, KeyHash>,
 }
 
 /// One shard: slot `i` of the directory holds the ids whose hash bits
@@ -74,7 +142,7 @@ impl<V> Table<V> {
 
     /// Splits the full table of slot `slot` in two; `false` if the
     /// directory is as deep as it may be.
-    fn split(&mut self, slot: usize, hasher: &Hasher) -> bool {
+    fn split(&mut self, slot: usize, hasher: &KeyHash) -> bool {
         let b = self.dir[slot];
         let depth = self.buckets[b].depth;
         if depth == self.depth {
@@ -91,7 +159,7 @@ impl<V> Table<V> {
         let mut keep = HashMap::with_capacity_and_hasher(MAX_BUCKET, hasher.clone());
         let mut moved = HashMap::with_capacity_and_hasher(MAX_BUCKET, hasher.clone());
         for (k, v) in self.buckets[b].map.drain() {
-            if hasher.hash_one(&*k) & bit != 0 {
+            if k.hash & bit != 0 {
                 moved.insert(k, v);
             } else {
                 keep.insert(k, v);
@@ -116,20 +184,21 @@ impl<V> Table<V> {
 /// A map from ids to `V` (an `Arc` in practice: cloned on every read).
 pub struct IdMap<V> {
     shards: Box<[RwLock<Table<V>>]>,
-    hasher: Hasher,
+    hasher: KeyHash,
 }
 
 impl<V: Clone> Default for IdMap<V> {
     fn default() -> Self {
         IdMap {
             shards: (0..SHARDS).map(|_| RwLock::new(Table::new())).collect(),
-            hasher: Hasher::default(),
+            hasher: KeyHash::default(),
         }
     }
 }
 
 impl<V: Clone> IdMap<V> {
     fn hash_and_shard(&self, id: &str) -> (u64, &RwLock<Table<V>>) {
+        // Hashed as text, as a table's lookup by `&str` hashes it.
         let h = self.hasher.hash_one(id);
         (h, &self.shards[(h >> SHARD_SHIFT) as usize % SHARDS])
     }
@@ -157,22 +226,28 @@ impl<V: Clone> IdMap<V> {
                 map: HashMap::with_hasher(self.hasher.clone()),
             });
         }
+        // A full table splits first (unless the id is there already).
         loop {
             let slot = table.slot(h);
-            let b = table.dir[slot];
-            let bucket = &table.buckets[b];
-            if bucket.map.contains_key(&*id) {
-                return false;
-            }
-            if bucket.map.len() < MAX_BUCKET || !table.split(slot, &self.hasher) {
+            let bucket = &table.buckets[table.dir[slot]];
+            if bucket.map.len() < MAX_BUCKET
+                || bucket.map.contains_key(&*id)
+                || !table.split(slot, &self.hasher)
+            {
                 break;
             }
         }
-        if let Some(bucket) = table.bucket_mut(h) {
-            then(&value);
-            bucket.map.insert(id, value);
+        let Some(bucket) = table.bucket_mut(h) else {
+            return false;
+        };
+        match bucket.map.entry(Key { hash: h, id }) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(slot) => {
+                then(&value);
+                slot.insert(value);
+                true
+            }
         }
-        true
     }
 
     /// Runs `f` on the value of `id` under the shard's write lock. `None`
@@ -194,7 +269,7 @@ impl<V: Clone> IdMap<V> {
         for shard in self.shards.iter() {
             for bucket in read(shard).buckets.iter() {
                 for (k, v) in bucket.map.iter() {
-                    f(k, v);
+                    f(&k.id, v);
                 }
             }
         }
