@@ -15,6 +15,7 @@ use crate::domain::list::{Cursor, PageRequest};
 use crate::persist::{Object, Sink};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 /// Ids are hashed on every request; foldhash is several times faster than
@@ -181,6 +182,13 @@ pub struct Collection<T> {
     /// it grows a few thousand ids at a time, never all at once.
     map: IdMap<Arc<T>>,
     indexes: RwLock<Indexes>,
+    /// How many objects the index lists, and at most the `created` of the
+    /// oldest: both written under the index's write lock and read
+    /// without it, so the questions asked on every change (any webhook
+    /// endpoints? any event past retention?) take no lock that the other
+    /// workers' writes contend for.
+    count: AtomicUsize,
+    oldest: AtomicI64,
     /// Where changes are journaled, with `--state-file`.
     sink: OnceLock<Sink>,
 }
@@ -190,6 +198,8 @@ impl<T> Default for Collection<T> {
         Collection {
             map: IdMap::default(),
             indexes: RwLock::new(Indexes::default()),
+            count: AtomicUsize::new(0),
+            oldest: AtomicI64::new(i64::MIN),
             sink: OnceLock::new(),
         }
     }
@@ -227,6 +237,10 @@ impl<T: Record + Clone> Collection<T> {
             ix.add(k, sort, id.clone());
         }
         ix.all.insert(sort, id);
+        self.count.store(ix.all.len(), Ordering::Relaxed);
+        if sort.0 < self.oldest.load(Ordering::Relaxed) {
+            self.oldest.store(sort.0, Ordering::Relaxed);
+        }
         true
     }
 
@@ -275,6 +289,8 @@ impl<T: Record + Clone> Collection<T> {
         });
         Collection {
             map,
+            count: AtomicUsize::new(indexes.all.len()),
+            oldest: AtomicI64::new(self.oldest.load(Ordering::Relaxed)),
             indexes: RwLock::new(indexes),
             sink: OnceLock::new(),
         }
@@ -285,7 +301,7 @@ impl<T: Record + Clone> Collection<T> {
     pub fn for_each(&self, mut f: impl FnMut(&T)) {
         // Walking an empty map still visits every shard; the index knows
         // at once (an account without webhook endpoints, on every event).
-        if self.read().all.is_empty() {
+        if self.len() == 0 {
             return;
         }
         self.map.for_each(|_, v| f(v));
@@ -339,18 +355,30 @@ impl<T: Record + Clone> Collection<T> {
             ix.drop_key(k, sort);
         }
         ix.all.remove(&sort);
+        self.count.store(ix.all.len(), Ordering::Relaxed);
         Some(Arc::unwrap_or_clone(item))
     }
 
-    /// Removes the oldest objects while `old` says so (retention).
+    /// Removes the oldest objects while `old` says so (retention). `old`
+    /// must hold for a prefix of the order (every key before one it holds
+    /// for), so that when it does not hold at the lower bound on the
+    /// oldest, nothing needs to be looked at.
     pub fn remove_oldest_while(&self, old: impl Fn(SortKey) -> bool) -> usize {
+        if !old((self.oldest.load(Ordering::Relaxed), 0)) {
+            return 0;
+        }
         let mut removed = 0;
         loop {
             let id = {
                 let ix = self.read();
                 match ix.all.first_key_value() {
                     Some((k, id)) if old(*k) => id.clone(),
-                    _ => return removed,
+                    first => {
+                        // Exact while the read lock keeps inserts out.
+                        let oldest = first.map_or(i64::MAX, |(k, _)| k.0);
+                        self.oldest.store(oldest, Ordering::Relaxed);
+                        return removed;
+                    }
                 }
             };
             self.remove(&id);
@@ -358,9 +386,8 @@ impl<T: Record + Clone> Collection<T> {
         }
     }
 
-    /// One lock, not one per shard.
     pub fn len(&self) -> usize {
-        self.read().all.len()
+        self.count.load(Ordering::Relaxed)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Indexes> {
@@ -613,6 +640,18 @@ mod tests {
             ["it_3", "it_0"]
         );
         assert_eq!(c.remove_oldest_while(|(created, _)| created < 2), 6);
+        assert_eq!(c.len(), 13);
+        // Nothing older is left: the next sweep looks at nothing. An
+        // older object inserted since is still found.
+        assert_eq!(c.remove_oldest_while(|(created, _)| created < 2), 0);
+        c.insert(Item {
+            id: Arc::from("it_old"),
+            created: 0,
+            seq: 100,
+            color: "blue",
+        });
+        assert_eq!(c.len(), 14);
+        assert_eq!(c.remove_oldest_while(|(created, _)| created < 1), 1);
         assert_eq!(c.len(), 13);
         assert!(c
             .page(
