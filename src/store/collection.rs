@@ -11,9 +11,10 @@
 //! chunks and looks objects up only after releasing it.
 
 use super::id_map::IdMap;
+use super::runs::Runs;
 use crate::domain::list::{Cursor, PageRequest};
 use crate::persist::{Object, Sink};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
@@ -140,24 +141,24 @@ pub trait Record: Send + Sync + 'static {
 #[derive(Default, Clone)]
 struct Indexes {
     /// Every object, by sort key.
-    all: BTreeMap<SortKey, Arc<str>>,
+    all: Runs<SortKey, Arc<str>>,
     /// Every object under each of its secondary keys: one tree per key,
     /// at the key's number (so a key's text is compared once, when its
     /// number is looked up, and never on an insert or a walk).
-    by_key: Vec<BTreeMap<SortKey, Arc<str>>>,
+    by_key: Vec<Runs<SortKey, Arc<str>>>,
     /// The number of each secondary key ever used.
     numbers: HashMap<IndexKey, u32, Hasher>,
 }
 
 impl Indexes {
     /// The tree of `key`, made on its first use.
-    fn tree(&mut self, key: &IndexKey) -> &mut BTreeMap<SortKey, Arc<str>> {
+    fn tree(&mut self, key: &IndexKey) -> &mut Runs<SortKey, Arc<str>> {
         let n = match self.numbers.get(key) {
             Some(&n) => n,
             None => {
                 let n = self.by_key.len() as u32;
                 self.numbers.insert(key.clone(), n);
-                self.by_key.push(BTreeMap::new());
+                self.by_key.push(Runs::default());
                 n
             }
         };
@@ -371,7 +372,7 @@ impl<T: Record + Clone> Collection<T> {
         loop {
             let id = {
                 let ix = self.read();
-                match ix.all.first_key_value() {
+                match ix.all.first() {
                     Some((k, id)) if old(*k) => id.clone(),
                     first => {
                         // Exact while the read lock keeps inserts out.
@@ -480,7 +481,7 @@ impl<T: Record + Clone> Collection<T> {
             }
         };
         if keys.is_empty() {
-            let range = ix.all.range((lo, hi)).map(|(k, id)| (*k, id));
+            let range = ix.all.range(lo, hi).map(|(k, id)| (*k, id));
             if ascending {
                 take(&mut range.into_iter());
             } else {
@@ -493,9 +494,7 @@ impl<T: Record + Clone> Collection<T> {
                 let Some(&n) = ix.numbers.get(key) else {
                     continue;
                 };
-                let range = ix.by_key[n as usize]
-                    .range((lo, hi))
-                    .map(|(k, id)| (*k, id));
+                let range = ix.by_key[n as usize].range(lo, hi).map(|(k, id)| (*k, id));
                 if ascending {
                     take(&mut range.into_iter());
                 } else {
@@ -530,7 +529,7 @@ fn tighter_lo(lo: Bound<SortKey>, cursor: SortKey) -> Bound<SortKey> {
     }
 }
 
-/// `BTreeMap::range` panics on inverted ranges; this says when to skip it.
+/// Whether the bounds leave nothing between them (the walk is done).
 fn is_empty_range(lo: &Bound<SortKey>, hi: &Bound<SortKey>) -> bool {
     match (lo, hi) {
         (Bound::Included(a), Bound::Included(b)) => a > b,

@@ -5,6 +5,7 @@ mod account;
 mod collection;
 mod id_map;
 mod idempotency;
+mod runs;
 mod watch;
 
 pub use account::{
