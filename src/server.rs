@@ -200,12 +200,12 @@ impl Server {
         if !config.whop_webhooks.is_empty() {
             println!("Whop webhook secret: {whop_secret}");
         }
-        let state = web::Data::new(AppState {
+        let state = AppState {
             engine: engine.clone(),
-            faults: FaultPlan::new(faults, scenario.routes, seed),
+            faults: Arc::new(FaultPlan::new(faults, scenario.routes, seed)),
             body_timeout: config.body_timeout,
             listen,
-        });
+        };
         let workers = config
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -213,7 +213,7 @@ impl Server {
         let dashboard = config.dashboard;
         let http = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
+                .app_data(web::Data::new(state.clone()))
                 // Matched in this order: the busiest surface first, so a
                 // Stripe request is not compared with every other path.
                 .configure(stripe::routes)

@@ -3,12 +3,11 @@
 //! own; live and publishable keys are refused.
 
 use super::error::ApiError;
-use super::AppState;
+use super::{AppState, EngineRef};
 use crate::config::is_api_version;
 use crate::domain::error::ErrorCode;
 use crate::domain::time::Millis;
 use crate::domain::transfer::is_account_id;
-use crate::engine::Engine;
 use crate::store::{Account, AccountId, Provider, Resource};
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
@@ -146,7 +145,7 @@ pub struct Authed {
     pub id: AccountId,
     /// The account's time when the request arrived.
     pub now: Millis,
-    pub engine: Arc<Engine>,
+    pub engine: EngineRef,
 }
 
 impl Authed {
@@ -197,7 +196,7 @@ pub fn extract(req: &HttpRequest) -> Result<Authed, ApiError> {
         connected,
         provider: Provider::Stripe,
     };
-    let engine = state.engine.clone();
+    let engine = EngineRef::of(state);
     let (account, now, exists) = engine.view(&id);
     Ok(Authed {
         account,

@@ -47,14 +47,41 @@ use crate::domain::webhook::WebhookEndpoint;
 const STRIPE_VERSION: HeaderName = HeaderName::from_static("stripe-version");
 const STRIPE_ACCOUNT: HeaderName = HeaderName::from_static("stripe-account");
 
-/// What every Stripe handler shares.
+/// What every Stripe handler shares. Each worker holds its own copy (the
+/// fields are shared handles), so the count a request bumps when it takes
+/// the state is its worker's alone: a count both workers bump on every
+/// request moves its cache line between the cores each time.
+#[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
-    pub faults: FaultPlan,
+    pub faults: Arc<FaultPlan>,
     /// How long a request body may take to arrive.
     pub body_timeout: std::time::Duration,
     /// `stripe listen` sessions' queues and sockets.
     pub listen: Arc<ListenHub>,
+}
+
+/// The engine as a request holds it: through its worker's [`AppState`],
+/// for the same reason.
+#[derive(Clone)]
+pub struct EngineRef(web::Data<AppState>);
+
+impl EngineRef {
+    pub fn of(state: &web::Data<AppState>) -> Self {
+        EngineRef(state.clone())
+    }
+
+    /// A handle of its own, for what outlives the request.
+    pub fn shared(&self) -> Arc<Engine> {
+        self.0.engine.clone()
+    }
+}
+
+impl std::ops::Deref for EngineRef {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.0.engine
+    }
 }
 
 /// The request id of the POST being served, for the events it causes.

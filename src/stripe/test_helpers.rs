@@ -214,6 +214,7 @@ pub async fn stream(req: HttpRequest, auth: Authed) -> Result<HttpResponse, ApiE
     }
     let subscription = auth
         .engine
+        .shared()
         .watch(auth.id.provider, &auth.id.key)
         .map_err(|e| {
             ApiError::from(e).with_status(actix_web::http::StatusCode::TOO_MANY_REQUESTS)

@@ -4,9 +4,8 @@
 
 use super::error::WhopError;
 use crate::domain::time::Millis;
-use crate::engine::Engine;
 use crate::store::{Account, AccountId, Provider};
-use crate::stripe::AppState;
+use crate::stripe::{AppState, EngineRef};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
@@ -18,7 +17,7 @@ const MAX_KEY_LEN: usize = 255;
 /// The caller of a request.
 pub struct Caller {
     pub id: AccountId,
-    pub engine: Arc<Engine>,
+    pub engine: EngineRef,
 }
 
 /// What a read sees: the account (or the empty world of a key never
@@ -81,6 +80,6 @@ pub fn caller(req: &HttpRequest) -> Result<Caller, WhopError> {
             connected: None,
             provider: Provider::Whop,
         },
-        engine: state.engine.clone(),
+        engine: EngineRef::of(state),
     })
 }

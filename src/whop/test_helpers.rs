@@ -118,6 +118,7 @@ pub async fn stream(req: HttpRequest) -> Result<HttpResponse, WhopError> {
     let c = auth::caller(&req)?;
     let subscription = c
         .engine
+        .shared()
         .watch(c.id.provider, &c.id.key)
         .map_err(|e| WhopError::new(actix_web::http::StatusCode::TOO_MANY_REQUESTS, e.message))?;
     Ok(crate::dashboard::stream::response(subscription))
