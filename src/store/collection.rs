@@ -142,17 +142,17 @@ pub trait Record: Send + Sync + 'static {
 struct Indexes {
     /// Every object, by sort key.
     all: Runs<SortKey, Arc<str>>,
-    /// Every object under each of its secondary keys: one tree per key,
-    /// at the key's number (so a key's text is compared once, when its
-    /// number is looked up, and never on an insert or a walk).
+    /// Every object under each of its secondary keys: one ordered index
+    /// per key, at the key's number (so a key's text is compared once,
+    /// when its number is looked up, and never on an insert or a walk).
     by_key: Vec<Runs<SortKey, Arc<str>>>,
     /// The number of each secondary key ever used.
     numbers: HashMap<IndexKey, u32, Hasher>,
 }
 
 impl Indexes {
-    /// The tree of `key`, made on its first use.
-    fn tree(&mut self, key: &IndexKey) -> &mut Runs<SortKey, Arc<str>> {
+    /// The index of `key`, made on its first use.
+    fn index_of(&mut self, key: &IndexKey) -> &mut Runs<SortKey, Arc<str>> {
         let n = match self.numbers.get(key) {
             Some(&n) => n,
             None => {
@@ -166,7 +166,7 @@ impl Indexes {
     }
 
     fn add(&mut self, key: &IndexKey, sort: SortKey, id: Arc<str>) {
-        self.tree(key).insert(sort, id);
+        self.index_of(key).insert(sort, id);
     }
 
     fn drop_key(&mut self, key: &IndexKey, sort: SortKey) {
