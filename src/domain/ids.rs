@@ -1,6 +1,7 @@
-//! Object ids: a prefix plus 24 alphanumerics, drawn from a seeded stream
-//! so a run with `--seed` hands out the same ids every time. The drawing
-//! is nanoid's (`nanoid::format`: six bits of each byte, the two values
+//! Object ids: a prefix plus 24 alphanumerics, the first 8 the object's
+//! sequence number (see [`SEQ_CHARS`]) and the rest drawn from a seeded
+//! stream, so a run with `--seed` hands out the same ids every time. The
+//! drawing is nanoid's (`nanoid::format`: six bits of each byte, the two values
 //! past the alphabet skipped), done in place: nanoid takes its bytes from
 //! a plain `fn` returning a fresh `Vec` and builds a `String` char by char,
 //! which cost a create more than its id's share (two ids per create).
@@ -49,19 +50,63 @@ fn fill(mut state: u64, out: &mut [u8], step: usize) {
 /// The longest id: a prefix of at most 8 bytes and 32 characters.
 const MAX_ID: usize = 40;
 
-/// Draws `prefix` + `len` alphanumerics from (seed, n).
-fn draw(prefix: &str, seed: u64, n: u64, len: usize) -> Arc<str> {
+/// Characters after an object id's prefix.
+const OBJECT_ID_CHARS: usize = 24;
+
+/// The first characters of an object id carry its sequence number, as
+/// Stripe's ids begin with a sortable part: base62 (digits, then upper,
+/// then lower case, so in ASCII order), most significant first, offset so
+/// the first is `1`. Ids of one kind then sort in creation order, and the
+/// store finds an object it made by that number (an append, not a random
+/// place in a hash table). The other 16 characters are drawn.
+const SEQ_CHARS: usize = 8;
+const SEQ_OFFSET: u64 = 62u64.pow(7);
+
+/// Draws `prefix` + `len` alphanumerics from (seed, n), the first
+/// [`SEQ_CHARS`] of them `n` when `sequenced`.
+fn draw(prefix: &str, seed: u64, n: u64, len: usize, sequenced: bool) -> Arc<str> {
     let mut id = [0u8; MAX_ID];
     let p = prefix.len();
     id[..p].copy_from_slice(prefix.as_bytes());
+    let mut drawn = p;
+    if sequenced {
+        let mut v = n.saturating_add(SEQ_OFFSET);
+        for slot in id[p..p + SEQ_CHARS].iter_mut().rev() {
+            *slot = ALPHANUMERIC[(v % 62) as usize];
+            v /= 62;
+        }
+        drawn += SEQ_CHARS;
+    }
     // nanoid's step: 1.6 bytes per character.
+    let rest = p + len - drawn;
     fill(
         splitmix64(seed ^ splitmix64(n)),
-        &mut id[p..p + len],
-        8 * len / 5,
+        &mut id[drawn..p + len],
+        8 * rest / 5,
     );
     // ASCII throughout: the prefix is, and so is the alphabet.
     Arc::from(std::str::from_utf8(&id[..p + len]).unwrap_or_default())
+}
+
+/// The sequence number an object id carries, if it has the shape of ours
+/// (`None` for most ids made elsewhere; one that decodes by chance is
+/// told apart by comparing the whole id).
+pub fn sequence_of(id: &str) -> Option<u64> {
+    let (_, rest) = id.split_once('_')?;
+    if rest.len() != OBJECT_ID_CHARS {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in &rest.as_bytes()[..SEQ_CHARS] {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'A'..=b'Z' => b - b'A' + 10,
+            b'a'..=b'z' => b - b'a' + 36,
+            _ => return None,
+        };
+        v = v * 62 + u64::from(digit);
+    }
+    v.checked_sub(SEQ_OFFSET)
 }
 
 /// The kinds of object that get ids, each with its prefix.
@@ -102,8 +147,14 @@ impl IdKind {
     fn len(self) -> usize {
         match self {
             IdKind::WebhookSecret => 32,
-            _ => 24,
+            _ => OBJECT_ID_CHARS,
         }
+    }
+
+    /// Whether its ids carry their sequence number: every object's do;
+    /// a signing secret's are drawn whole.
+    fn sequenced(self) -> bool {
+        self != IdKind::WebhookSecret
     }
 
     /// Whether `id` is of this kind.
@@ -148,7 +199,10 @@ impl IdGenerator {
             IdKind::PaymentRefund => self.seed ^ 0x7079_725f,
             IdKind::WhopPayment => self.seed ^ 0x7061_795f,
         };
-        (n, draw(kind.prefix(), stream, n, kind.len()))
+        (
+            n,
+            draw(kind.prefix(), stream, n, kind.len(), kind.sequenced()),
+        )
     }
 
     pub fn seed(&self) -> u64 {
@@ -211,6 +265,31 @@ mod tests {
         assert_ne!(IdGenerator::new(8).next(IdKind::Topup).1, id);
     }
 
+    #[test]
+    fn object_ids_carry_their_sequence_and_sort_by_it() {
+        let ids = IdGenerator::new(3);
+        let mut last = String::new();
+        for expected in 0..5_000u64 {
+            let (n, id) = ids.next(IdKind::Event);
+            assert_eq!(n, expected);
+            assert_eq!(sequence_of(&id), Some(n));
+            assert!(id.starts_with("evt_1"), "{id}");
+            assert!(*id > *last, "{id} after {last}");
+            last = id.to_string();
+        }
+        let big = draw("tu_", 1, 62u64.pow(8) - SEQ_OFFSET - 1, 24, true);
+        assert_eq!(sequence_of(&big), Some(62u64.pow(8) - SEQ_OFFSET - 1));
+        // Ids made elsewhere: the wrong length, a character past base62,
+        // or below the offset.
+        assert_eq!(sequence_of("tu_xxxxxxxxxxxxx"), None);
+        assert_eq!(sequence_of("tu_1QaF-2AbCdEfGhIjKlMnOp01"), None);
+        assert_eq!(sequence_of("tu_0000000AbCdEfGhIjKlMnOp0"), None);
+        assert_eq!(sequence_of("no-underscore"), None);
+        // A secret is drawn whole.
+        let (_, secret) = ids.next(IdKind::WebhookSecret);
+        assert_eq!(secret.len(), "whsec_".len() + 32);
+    }
+
     thread_local! {
         static STREAM: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     }
@@ -236,7 +315,7 @@ mod tests {
                 for len in [24, 32] {
                     STREAM.with(|s| s.set(splitmix64(seed ^ splitmix64(n))));
                     let expected = nanoid::format(stream_bytes, &alphabet, len);
-                    assert_eq!(&*draw("x_", seed, n, len), format!("x_{expected}"));
+                    assert_eq!(&*draw("x_", seed, n, len, false), format!("x_{expected}"));
                 }
             }
         }

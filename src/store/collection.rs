@@ -10,7 +10,7 @@
 //! indexes), never the reverse. A page walk copies ids out of the index in
 //! chunks and looks objects up only after releasing it.
 
-use super::id_map::IdMap;
+use super::by_id::ById;
 use super::runs::Runs;
 use crate::domain::list::{Cursor, PageRequest};
 use crate::persist::{Object, Sink};
@@ -178,10 +178,10 @@ impl Indexes {
 
 /// A map by id plus indexes by [`SortKey`].
 pub struct Collection<T> {
-    /// Behind a pointer: the table's slots stay small (id and pointer), so
-    /// its spare capacity costs little even with millions of objects; and
-    /// it grows a few thousand ids at a time, never all at once.
-    map: IdMap<Arc<T>>,
+    /// Objects by id: those the engine made in sorted runs by the number
+    /// their id carries, any other in a hash map that grows a few
+    /// thousand ids at a time, never all at once.
+    map: ById<T>,
     indexes: RwLock<Indexes>,
     /// How many objects the index lists, and at most the `created` of the
     /// oldest: both written under the index's write lock and read
@@ -197,7 +197,7 @@ pub struct Collection<T> {
 impl<T> Default for Collection<T> {
     fn default() -> Self {
         Collection {
-            map: IdMap::default(),
+            map: ById::default(),
             indexes: RwLock::new(Indexes::default()),
             count: AtomicUsize::new(0),
             oldest: AtomicI64::new(i64::MIN),
@@ -228,7 +228,7 @@ impl<T: Record + Clone> Collection<T> {
         // Journaled under the object's lock, so its records are in the
         // order of its changes.
         let journal = |v: &Arc<T>| self.journal(v);
-        if !self.map.insert_new_with(id.clone(), item, journal) {
+        if !self.map.insert_new_with(item, journal) {
             return false;
         }
         // The map entry exists before an index names it, so a list never
@@ -284,9 +284,9 @@ impl<T: Record + Clone> Collection<T> {
     /// index and the map are read one after the other, never both locked).
     pub fn fork(&self) -> Self {
         let indexes = self.read().clone();
-        let map = IdMap::default();
-        self.map.for_each(|k, v| {
-            map.insert_new(k.clone(), v.clone());
+        let map = ById::default();
+        self.map.for_each(|v| {
+            map.insert_new_with(v.clone(), |_| {});
         });
         Collection {
             map,
@@ -305,7 +305,7 @@ impl<T: Record + Clone> Collection<T> {
         if self.len() == 0 {
             return;
         }
-        self.map.for_each(|_, v| f(v));
+        self.map.for_each(|v| f(v));
     }
 
     fn journal(&self, item: &Arc<T>) {
@@ -324,7 +324,7 @@ impl<T: Record + Clone> Collection<T> {
     /// Every object (a copy of the list), in no order.
     pub fn snapshot(&self) -> Vec<Arc<T>> {
         let mut out = Vec::with_capacity(self.len());
-        self.map.for_each(|_, v| out.push(v.clone()));
+        self.map.for_each(|v| out.push(v.clone()));
         out
     }
 

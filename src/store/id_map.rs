@@ -210,6 +210,7 @@ impl<V: Clone> IdMap<V> {
 
     /// Inserts `value` under a new `id`; `false` (and nothing changes) if
     /// the id is taken.
+    #[cfg(test)]
     pub fn insert_new(&self, id: Arc<str>, value: V) -> bool {
         self.insert_new_with(id, value, |_| {})
     }

@@ -2,6 +2,7 @@
 //! of object. Only the engine changes what is stored here.
 
 mod account;
+mod by_id;
 mod collection;
 mod id_map;
 mod idempotency;

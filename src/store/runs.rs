@@ -131,6 +131,19 @@ impl<K: Ord + Copy, V> Runs<K, V> {
         }
     }
 
+    pub fn get(&self, key: &K) -> Option<&V> {
+        let run = self.runs.get(self.run_of(key))?;
+        let i = run.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        Some(&run[i].1)
+    }
+
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        let r = self.run_of(key);
+        let run = self.runs.get_mut(r)?;
+        let i = run.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        Some(&mut run[i].1)
+    }
+
     pub fn first(&self) -> Option<(&K, &V)> {
         self.runs.first()?.first().map(|(k, v)| (k, v))
     }
@@ -242,6 +255,10 @@ mod tests {
         next: &mut impl FnMut() -> u64,
     ) {
         assert_eq!(runs.first(), model.first_key_value());
+        for k in model.keys().step_by(37) {
+            assert_eq!(runs.get(k), model.get(k));
+        }
+        assert_eq!(runs.get(&(-5, 0)), None);
         let all: Vec<_> = runs.range(Bound::Unbounded, Bound::Unbounded).collect();
         assert_eq!(all, model.iter().collect::<Vec<_>>());
         for _ in 0..50 {
