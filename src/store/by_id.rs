@@ -9,10 +9,10 @@
 //! the hash map.
 
 use super::collection::Record;
-use super::id_map::IdMap;
+use super::id_map::{read, write, IdMap};
 use super::runs::Runs;
 use crate::domain::ids::sequence_of;
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock};
 
 /// Shards of the runs, by sequence number: each still sees its numbers in
 /// order, and two workers rarely want the same lock.
@@ -107,16 +107,6 @@ impl<T: Record> ById<T> {
         }
         self.other.for_each(|_, v| f(v));
     }
-}
-
-// Nothing that runs under these locks panics but `update`'s closure, which
-// changes one value in place, so a poisoned lock is taken as it is.
-fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -277,13 +277,14 @@ impl<V: Clone> IdMap<V> {
     }
 }
 
-// Nothing that runs under these locks panics but `update`'s closure, which
-// changes one value in place, so a poisoned lock is taken as it is.
-fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+// Nothing that runs under these locks (here and in `by_id`) panics but
+// `update`'s closure, which changes one value in place, so a poisoned lock
+// is taken as it is.
+pub(super) fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+pub(super) fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(PoisonError::into_inner)
 }
 
