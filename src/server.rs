@@ -61,10 +61,9 @@ async fn edge(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let journal = req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|s| s.engine.journal().cloned());
-    let res = stripe::stripe_headers(req, next).await?;
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let journal = state.as_ref().and_then(|s| s.engine.journal().cloned());
+    let res = stripe::stripe_headers(req, next, state).await?;
     if let Some(journal) = journal {
         journal.settled().await;
     }

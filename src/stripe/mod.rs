@@ -230,9 +230,11 @@ fn merge_slashes(req: &mut ServiceRequest) {
 
 /// Gives every request a `Request-Id`, echoes `Stripe-Version`, adds
 /// Stripe's other standard headers and logs one line per request.
+/// `state` is the worker's, taken once by the layer that calls this.
 pub async fn stripe_headers(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
+    state: Option<web::Data<AppState>>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
     if req.path().contains("//") {
@@ -243,7 +245,7 @@ pub async fn stripe_headers(
     if crate::whop::owns(req.path()) || crate::dashboard::owns(req.path()) {
         return Ok(next.call(req).await?.map_into_left_body());
     }
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+    let Some(state) = state else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
     let drawn = state.engine.request_id();
